@@ -15,3 +15,13 @@ app.autodiscover_tasks()
 def ping() -> str:
     """Answer 'pong': lets tests and operators check that a worker is alive."""
     return "pong"
+
+
+@app.task(name="rulecast.health")
+def health() -> dict:
+    """Report what the worker is connected to, so operators can check its database."""
+    from django.db import connection
+
+    from crm.models import Customer
+
+    return {"database": connection.vendor, "customers": Customer.objects.count()}

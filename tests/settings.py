@@ -21,3 +21,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# A real Celery worker (tests/integration) needs a broker; database 15 keeps
+# test messages away from anything else on the same Redis.
+CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not memory, so a worker process started by a test sees the same data.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-rulecast.sqlite3")}  # noqa: F405
