@@ -6,3 +6,11 @@ class SegmentationConfig(AppConfig):
     name = "segmentation"
     verbose_name = _("Segmentation")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers system checks)
+        from .features import registry
+        from .features.builtin import register_builtin_features
+
+        if "recency_days" not in registry:
+            register_builtin_features(registry)

@@ -1,1 +1,191 @@
-"""Models of the segmentation app."""
+"""Segmentations (configurations), their runs, the segments they find, and the feature table."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Algorithm(models.TextChoices):
+    KMEANS = "kmeans", _("k-means (mini-batch on large tables)")
+    MINIBATCH_KMEANS = "minibatch_kmeans", _("Mini-batch k-means")
+    AGGLOMERATIVE = "agglomerative", _("Hierarchical (agglomerative, on a sample)")
+
+
+class Segmentation(models.Model):
+    """A named configuration: which features, which algorithm, how many segments."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    features = models.JSONField(
+        _("features"), default=list, blank=True,
+        help_text=_("Feature names to segment on; empty means the default behavioural set."),
+    )
+    algorithm = models.CharField(
+        _("algorithm"), max_length=32, choices=Algorithm.choices, default=Algorithm.KMEANS
+    )
+    n_clusters = models.PositiveSmallIntegerField(
+        _("number of segments"), null=True, blank=True,
+        help_text=_("Leave empty to choose between the minimum and maximum automatically."),
+    )
+    k_min = models.PositiveSmallIntegerField(_("minimum segments"), default=3)
+    k_max = models.PositiveSmallIntegerField(_("maximum segments"), default=8)
+    max_leaves = models.PositiveSmallIntegerField(
+        _("leaf budget"), null=True, blank=True,
+        help_text=_("Most rule branches in all; empty means twice the number of segments."),
+    )
+    sample_size = models.PositiveIntegerField(_("sample size"), default=10_000)
+    random_seed = models.PositiveIntegerField(_("random seed"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("segmentation")
+        verbose_name_plural = _("segmentations")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class SegmentationRun(models.Model):
+    """One execution of a segmentation: progress, outcome, metrics, its segments."""
+
+    segmentation = models.ForeignKey(
+        Segmentation, on_delete=models.CASCADE, related_name="runs",
+        verbose_name=_("segmentation"),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED
+    )
+    stage = models.CharField(_("stage"), max_length=32, blank=True)
+    progress = models.FloatField(_("progress"), default=0.0)
+    error = models.TextField(_("error"), blank=True)
+    as_of = models.DateTimeField(_("features as of"), null=True, blank=True)
+    customer_count = models.PositiveIntegerField(_("customers"), default=0)
+    feature_names = models.JSONField(_("features"), default=list, blank=True)
+    metrics = models.JSONField(_("metrics"), default=dict, blank=True)
+    timings = models.JSONField(_("time per stage (s)"), default=dict, blank=True)
+    model = models.BinaryField(
+        _("fitted pipeline"), null=True, blank=True, editable=False,
+        help_text=_("Pickled pipeline model, to score new customers."),
+    )
+    is_published = models.BooleanField(_("published"), default=False)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("segmentation run")
+        verbose_name_plural = _("segmentation runs")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One published run per segmentation: what campaigns target.
+            models.UniqueConstraint(
+                fields=["segmentation"], condition=models.Q(is_published=True),
+                name="segmentation_one_published_run",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.segmentation} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {RunStatus.SUCCEEDED, RunStatus.FAILED}
+
+
+class Segment(models.Model):
+    """A group of customers defined by a rule; membership is what the rule selects."""
+
+    run = models.ForeignKey(
+        SegmentationRun, on_delete=models.CASCADE, related_name="segments",
+        verbose_name=_("run"),
+    )
+    index = models.PositiveSmallIntegerField(_("index"))
+    name = models.CharField(_("name"), max_length=120)
+    name_zh = models.CharField(_("Chinese name"), max_length=120, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    description_zh = models.TextField(_("Chinese description"), blank=True)
+    rule = models.JSONField(_("rule"), help_text=_("The versioned JSON form of the rule."))
+    size = models.PositiveIntegerField(_("size"), default=0)
+    share = models.FloatField(_("share"), default=0.0)
+    profile = models.JSONField(_("profile"), default=dict, blank=True)
+    customers = models.ManyToManyField(
+        "crm.Customer", through="SegmentMembership", related_name="segments",
+        verbose_name=_("customers"),
+    )
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="segmentation_segment_run_index"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def members(self):
+        """The customers in this segment (a queryset; campaigns depend on this only)."""
+        from crm.models import Customer
+
+        return Customer.objects.filter(segment_memberships__segment=self)
+
+
+class SegmentMembership(models.Model):
+    """The materialised membership of a segment, written in bulk after a run."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    customer = models.ForeignKey(
+        "crm.Customer", on_delete=models.CASCADE, related_name="segment_memberships"
+    )
+
+    class Meta:
+        verbose_name = _("segment membership")
+        verbose_name_plural = _("segment memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["segment", "customer"], name="segmentation_membership_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["customer"], name="segmentation_member_cust_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} in {self.segment_id}"
+
+
+class CustomerFeatures(models.Model):
+    """The feature table: one row of numbers per customer, refreshed by runs and new orders."""
+
+    customer = models.OneToOneField(
+        "crm.Customer", on_delete=models.CASCADE, primary_key=True, related_name="features"
+    )
+    computed_at = models.DateTimeField(_("computed"))
+    recency_days = models.FloatField(null=True)
+    frequency = models.FloatField(null=True)
+    orders_90d = models.FloatField(null=True)
+    total_spend = models.FloatField(null=True)
+    avg_order_value = models.FloatField(null=True)
+    tenure_days = models.FloatField(null=True)
+    age_years = models.FloatField(null=True)
+    mean_days_between_orders = models.FloatField(null=True)
+    top_category_share = models.FloatField(null=True)
+    sessions_30d = models.FloatField(null=True)
+    extra = models.JSONField(default=dict, blank=True, help_text=_("Features a host project added."))
+
+    class Meta:
+        verbose_name = _("customer features")
+        verbose_name_plural = _("customer features")
+
+    def __str__(self) -> str:
+        return f"features of {self.customer_id}"

@@ -1,0 +1,19 @@
+"""The segmentation app's settings: override any key in ``settings.RULECAST_SEGMENTATION``."""
+
+from crm.appsettings import AppSettings
+
+DEFAULTS = {
+    # Features a new segmentation uses when it names none: behaviour, not demographics.
+    "DEFAULT_FEATURES": [
+        "recency_days", "frequency", "orders_90d", "total_spend", "avg_order_value",
+        "tenure_days", "sessions_30d",
+    ],
+    # Customers per feature query and per membership write.
+    "FEATURE_BATCH_SIZE": 100_000,
+    # Above this many customers, k-means switches to mini-batch k-means.
+    "LARGE_TABLE_ROWS": 200_000,
+    # No segment smaller than this share of customers.
+    "MIN_SEGMENT_SHARE": 0.02,
+}
+
+segmentation_settings = AppSettings("RULECAST_SEGMENTATION", DEFAULTS)

@@ -1,0 +1,88 @@
+"""The materialised feature table (CustomerFeatures): refreshed in bulk or per customer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+
+from ..bulk import insert_rows
+from ..models import CustomerFeatures
+from .compute import compute_features, iter_feature_batches
+from .registry import FeatureRegistry, registry
+
+COLUMN_FEATURES = frozenset(
+    field.name for field in CustomerFeatures._meta.concrete_fields
+    if field.get_internal_type() == "FloatField"
+)
+
+
+def _split_columns(names: Sequence[str]) -> tuple[list[str], list[str]]:
+    columns = [name for name in names if name in COLUMN_FEATURES]
+    extra = [name for name in names if name not in COLUMN_FEATURES]
+    return columns, extra
+
+
+def _rows(frame: pd.DataFrame, now: datetime, columns: list[str], extra: list[str]):
+    values = frame[columns].to_numpy(dtype=np.float64, na_value=np.nan)
+    extra_values = frame[extra].to_dict("records") if extra else None
+    for position, customer_id in enumerate(frame.index):
+        extra_json = (
+            {k: (None if pd.isna(v) else float(v)) for k, v in extra_values[position].items()}
+            if extra_values else {}
+        )
+        yield (int(customer_id), now, *values[position].tolist(), _json(extra_json))
+
+
+def _json(value: dict) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+@transaction.atomic
+def refresh_feature_table(
+    *,
+    now: datetime,
+    keep: Sequence[str] | None = None,
+    batch_size: int = 100_000,
+    features: FeatureRegistry = registry,
+) -> pd.DataFrame:
+    """Recompute every customer's features, replace the table, return the ``keep`` columns.
+
+    Runs in one transaction: readers see the old table until the new one is whole.
+    """
+    names = features.names()
+    columns, extra = _split_columns(names)
+    table = CustomerFeatures._meta.db_table
+    CustomerFeatures.objects.all().delete()
+    kept: list[pd.DataFrame] = []
+    for batch in iter_feature_batches(now=now, names=names, batch_size=batch_size,
+                                      features=features):
+        insert_rows(table, ["customer_id", "computed_at", *columns, "extra"],
+                    _rows(batch, now, columns, extra))
+        kept.append(batch[list(keep)] if keep is not None else batch)
+    if not kept:
+        return pd.DataFrame(columns=list(keep or names), index=pd.Index([], name="customer_id"))
+    return pd.concat(kept)
+
+
+def refresh_customer_features(
+    customer_id: int, *, now: datetime, features: FeatureRegistry = registry
+) -> dict[str, float | None]:
+    """Recompute one customer's features and store them; returns them by name."""
+    frame = compute_features(now=now, customer_ids=[customer_id], features=features)
+    if frame.empty:
+        CustomerFeatures.objects.filter(customer_id=customer_id).delete()
+        return {}
+    row = {k: (None if pd.isna(v) else float(v)) for k, v in frame.iloc[0].items()}
+    columns, extra = _split_columns(list(row))
+    CustomerFeatures.objects.update_or_create(
+        customer_id=customer_id,
+        defaults={"computed_at": now, **{c: row[c] for c in columns},
+                  "extra": {e: row[e] for e in extra}},
+    )
+    return row

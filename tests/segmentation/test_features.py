@@ -1,0 +1,84 @@
+"""Features are computed in the database, in the units a person reads."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from crm.models import Customer, Event, Order, OrderStatus
+from segmentation.features import registry
+from segmentation.features.compute import compute_features
+from segmentation.features.store import refresh_customer_features, refresh_feature_table
+from segmentation.models import CustomerFeatures
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+pytestmark = pytest.mark.django_db
+
+
+def order(customer, days_ago, amount, category="books", status=OrderStatus.COMPLETED):
+    return Order.objects.create(
+        customer=customer, placed_at=NOW - timedelta(days=days_ago), amount=Decimal(amount),
+        category=category, status=status,
+    )
+
+
+@pytest.fixture
+def shop():
+    buyer = Customer.objects.create(
+        email="buyer@example.com", signed_up_at=NOW - timedelta(days=400),
+        birth_date=datetime(1990, 6, 2).date(),
+    )
+    order(buyer, 10, "100.00", "books")
+    order(buyer, 30, "300.00", "games")
+    order(buyer, 110, "100.00", "books")
+    order(buyer, 5, "9999.00", "books", status=OrderStatus.CANCELLED)  # never counts
+    for days in (1, 2, 40):
+        Event.objects.create(customer=buyer, event_type="session", occurred_at=NOW - timedelta(days=days))
+    Event.objects.create(customer=buyer, event_type="page_view", occurred_at=NOW - timedelta(days=1))
+    browser = Customer.objects.create(external_id="B1", signed_up_at=NOW - timedelta(days=20))
+    return buyer, browser
+
+
+def test_features_of_a_buyer(shop):
+    buyer, _ = shop
+    row = compute_features(now=NOW).loc[buyer.pk]
+    assert row["recency_days"] == pytest.approx(10)
+    assert row["frequency"] == 3
+    assert row["orders_90d"] == 2
+    assert row["total_spend"] == pytest.approx(500)
+    assert row["avg_order_value"] == pytest.approx(500 / 3)
+    assert row["tenure_days"] == pytest.approx(400)
+    assert row["age_years"] == 35
+    assert row["mean_days_between_orders"] == pytest.approx(50)
+    assert row["top_category_share"] == pytest.approx(0.6)  # games 300 of 500
+    assert row["sessions_30d"] == 2
+
+
+def test_a_customer_without_orders_gets_defaults_and_fallbacks(shop):
+    _, browser = shop
+    row = compute_features(now=NOW).loc[browser.pk]
+    assert row["frequency"] == 0 and row["total_spend"] == 0 and row["avg_order_value"] == 0
+    assert row["recency_days"] == pytest.approx(20)  # falls back to tenure
+    assert row["mean_days_between_orders"] == pytest.approx(20)
+    assert row["top_category_share"] == 0
+
+
+def test_batches_give_the_same_table_as_one_query(shop):
+    whole = compute_features(now=NOW)
+    batched = compute_features(now=NOW, batch_size=1)
+    assert whole.equals(batched)
+    assert list(whole.columns) == registry.names()
+
+
+def test_refresh_writes_the_table_and_one_customer_can_be_refreshed(shop):
+    buyer, browser = shop
+    frame = refresh_feature_table(now=NOW, keep=["frequency"])
+    assert list(frame.columns) == ["frequency"]
+    assert CustomerFeatures.objects.count() == 2
+    assert CustomerFeatures.objects.get(customer=buyer).frequency == 3
+
+    order(browser, 0, "50.00")
+    row = refresh_customer_features(browser.pk, now=NOW)
+    assert row["frequency"] == 1
+    assert CustomerFeatures.objects.get(customer=browser).total_spend == 50
