@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 demo: install
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --flush
+	$(MANAGE) segment --publish
 	$(MANAGE) demo_admin
 	@echo
 	@echo "Open the admin:  make run   then visit http://127.0.0.1:8000/admin/"

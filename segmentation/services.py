@@ -106,6 +106,8 @@ def execute_run(
     timings: dict[str, float] = {}
     try:
         names = run.feature_names or feature_names_of(run.segmentation)
+        if names != run.feature_names:
+            SegmentationRun.objects.filter(pk=run_id).update(feature_names=names)
         unknown = [name for name in names if name not in registry]
         if unknown:
             raise PipelineError(f"Unknown features: {', '.join(unknown)}.")

@@ -1,0 +1,70 @@
+"""Pipeline parameters and the pipeline's error type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ALGORITHMS", "PipelineConfig", "PipelineError"]
+
+ALGORITHMS = ("kmeans", "minibatch_kmeans", "agglomerative")
+
+
+class PipelineError(ValueError):
+    """The input cannot be segmented; the message says why, for a person."""
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """What :func:`~segmentation.pipeline.run_pipeline` does.
+
+    Parameters
+    ----------
+    algorithm : str
+        ``"kmeans"``, ``"minibatch_kmeans"`` or ``"agglomerative"``; ``"kmeans"``
+        switches to mini-batch k-means above ``large_table_rows``.
+    n_clusters : int or None
+        None chooses k in ``[k_min, k_max]`` by silhouette.
+    k_min, k_max : int
+        The range of k tried.
+    max_leaves : int or None
+        Leaf budget of the explanation tree; None means ``2 * k``.
+    sample_size : int
+        Rows used for silhouette scores and for agglomerative fitting.
+    large_table_rows : int
+        Above this many rows, k-means becomes mini-batch k-means.
+    min_segment_share : float
+        No segment smaller than this share of customers.
+    random_state : int
+        Seed of every random step.
+    """
+
+    algorithm: str = "kmeans"
+    n_clusters: int | None = None
+    k_min: int = 3
+    k_max: int = 8
+    max_leaves: int | None = None
+    sample_size: int = 10_000
+    large_table_rows: int = 200_000
+    min_segment_share: float = 0.02
+    random_state: int = 0
+
+    def validate(self) -> None:
+        """Raise :class:`PipelineError` for inconsistent parameters."""
+        if self.algorithm not in ALGORITHMS:
+            raise PipelineError(
+                f"unknown algorithm {self.algorithm!r}: use one of {', '.join(ALGORITHMS)}"
+            )
+        if self.n_clusters is not None and self.n_clusters < 2:
+            raise PipelineError(f"n_clusters must be at least 2, got {self.n_clusters}")
+        if self.n_clusters is None and not 2 <= self.k_min <= self.k_max:
+            raise PipelineError(
+                f"need 2 <= k_min <= k_max, got k_min={self.k_min}, k_max={self.k_max}"
+            )
+        if self.max_leaves is not None and self.max_leaves < 2:
+            raise PipelineError(f"max_leaves must be at least 2, got {self.max_leaves}")
+        if self.sample_size < 100:
+            raise PipelineError(f"sample_size must be at least 100, got {self.sample_size}")
+        if not 0.0 <= self.min_segment_share < 0.5:
+            raise PipelineError(
+                f"min_segment_share must be in [0, 0.5), got {self.min_segment_share}"
+            )

@@ -1,0 +1,127 @@
+"""From a fitted threshold tree to readable rules.
+
+Thresholds first move to the "nicest" number (fewest significant digits)
+in the lower half of the gap to the next value at that node (``1188.3`` ->
+``1200`` when the next value is ``1215``), so rounding moves none of the
+fitting rows. Then each leaf becomes an
+AND of conditions, each segment the OR of its leaves, simplified exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ..rules.ast import Clause, Condition, Rule
+from ..rules.catalog import FeatureInfo
+from ..rules.simplify import simplify
+from .preprocess import SplitColumn
+from .tree import ThresholdTree
+
+__all__ = ["nicest_between", "round_thresholds", "tree_rules"]
+
+
+def nicest_between(low: float, high: float, min_step: float) -> float:
+    """Return the number in ``[low, high)`` with the fewest significant digits.
+
+    Steps tried go from large to ``min_step``: 10^e, 5*10^(e-1), 10^(e-1), ...
+    Returns ``low`` when no such number exists at that precision.
+    """
+    if not high > low:
+        return low
+    top = max(abs(low), abs(high) if math.isfinite(high) else abs(low), min_step)
+    exponent = math.floor(math.log10(top)) + 1
+    bottom = math.floor(math.log10(min_step))
+    for e in range(exponent, bottom - 1, -1):
+        for mult in (1, 5) if e > bottom else (1,):
+            step = mult * 10.0**e if mult == 1 else 5 * 10.0 ** (e - 1)
+            if step < min_step * (1 - 1e-9):
+                continue
+            digits = max(0, -math.floor(math.log10(step)) + 1)
+            candidate = round(math.ceil(low / step - 1e-9) * step, digits) + 0.0
+            if low <= candidate < high:
+                return candidate
+    return low
+
+
+def _min_step(info: FeatureInfo | None) -> float:
+    decimals = info.decimals if info is not None else 2
+    if info is not None and info.unit in ("share", "rate"):
+        decimals += 2
+    return 10.0**-decimals
+
+
+def round_thresholds(
+    tree: ThresholdTree,
+    Z: np.ndarray,
+    columns: Sequence[SplitColumn],
+    catalog: Mapping[str, FeatureInfo],
+) -> ThresholdTree:
+    """Move numeric thresholds to nice numbers without moving any row of ``Z``.
+
+    Parameters
+    ----------
+    tree : ThresholdTree
+        Modified in place and returned.
+    Z : ndarray
+        The rows the tree was fitted on (raw split columns).
+    columns : sequence of SplitColumn
+    catalog : mapping of str to FeatureInfo
+
+    Returns
+    -------
+    ThresholdTree
+    """
+    leaf_of = tree.apply(Z)
+    for node in tree.internal():
+        column = columns[tree.feature[node]]
+        if column.category is not None:
+            continue
+        under = np.zeros(len(tree.feature), dtype=bool)
+        under[tree.leaves(node)] = True
+        values = Z[under[leaf_of], tree.feature[node]]
+        t = tree.threshold[node]
+        above = values[values > t]
+        if not above.size:
+            continue
+        # stay in the lower half of the empty gap, so unseen rows are not pushed far
+        high = t + (float(above.min()) - t) / 2.0
+        step = _min_step(catalog.get(column.feature))
+        tree.threshold[node] = nicest_between(t, np.nextafter(high, np.inf), step)
+    return tree
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() and abs(value) < 2**53 else float(value)
+
+
+def _condition(column: SplitColumn, threshold: float, goes_left: bool) -> Condition:
+    if column.category is not None:  # one-hot column: <= threshold means "not this category"
+        return Condition(column.feature, "!=" if goes_left else "==", column.category)
+    return Condition(column.feature, "<=" if goes_left else ">", _number(threshold))
+
+
+def tree_rules(tree: ThresholdTree, columns: Sequence[SplitColumn], k: int) -> list[Rule]:
+    """Return one simplified rule per label ``0..k-1``: the OR of its leaves' paths.
+
+    Parameters
+    ----------
+    tree : ThresholdTree
+    columns : sequence of SplitColumn
+        What each split column means.
+    k : int
+        Number of labels.
+
+    Returns
+    -------
+    list of Rule
+        Evaluated on the raw frame with :func:`segmentation.rules.evaluate`, rule
+        ``a`` selects exactly the complete rows the tree labels ``a``.
+    """
+    clauses: list[list[Clause]] = [[] for _ in range(k)]
+    for leaf, path in tree.paths().items():
+        conditions = tuple(_condition(columns[f], t, left) for f, t, left in path)
+        clauses[tree.label[leaf]].append(Clause(conditions))
+    return [simplify(Rule(tuple(c))) for c in clauses]

@@ -1,0 +1,228 @@
+"""``run_pipeline``: preprocess, cluster, explain, compare, profile.
+
+The entry point the Celery task calls. Pure Python over numpy, pandas and
+scikit-learn; no Django.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
+from ..rules.catalog import FeatureInfo
+from .cluster import choose_k, merge_small_clusters, score_labels, strategy_for
+from .compare import compare_models
+from .config import PipelineConfig, PipelineError
+from .explain import explain_clusters
+from .metrics import fidelity, json_safe, price_of_explainability, sample_scores
+from .naming import name_segments
+from .preprocess import clean_frame, prepare
+from .profile import segment_profiles, segment_zscores
+from .result import PipelineResult, SegmentModel, SegmentResult
+
+__all__ = ["STAGES", "run_pipeline"]
+
+#: Stages reported to ``progress`` and in ``timings``, with their share of the work.
+STAGES = {"preprocess": 0.1, "cluster": 0.35, "explain": 0.3, "compare": 0.15, "profile": 0.1}
+
+
+class _Stages:
+    def __init__(self, progress: Callable[[str, float], None] | None) -> None:
+        self.progress = progress
+        self.done = 0.0
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str):
+        if self.progress is not None:
+            self.progress(stage, round(self.done, 4))
+        start = time.perf_counter()
+        yield
+        self.timings[stage] = time.perf_counter() - start
+        self.done = min(1.0, self.done + STAGES[stage])
+        if self.progress is not None:
+            self.progress(stage, round(self.done, 4))
+
+
+def _distinct_rows(X: np.ndarray, need: int) -> int:
+    """Count distinct rows, stopping early once ``need`` are found in a prefix."""
+    head = len(np.unique(X[:50_000], axis=0))
+    return head if head >= need or len(X) <= 50_000 else len(np.unique(X, axis=0))
+
+
+def _candidate_ks(config: PipelineConfig, X: np.ndarray) -> list[int]:
+    n = len(X)
+    if config.n_clusters is not None:
+        k = config.n_clusters
+        if n < k:
+            raise PipelineError(
+                f"the table has {n} rows but k={k} segments were asked for: "
+                "need at least as many customers as segments"
+            )
+        distinct = _distinct_rows(X, k)
+        if distinct < k:
+            raise PipelineError(
+                f"k={k} is larger than the number of distinct customers ({distinct}): "
+                "only that many different feature rows exist"
+            )
+        return [k]
+    if n < config.k_min:
+        raise PipelineError(
+            f"the table has {n} rows, fewer than k_min={config.k_min} segments: "
+            "need at least as many customers as segments"
+        )
+    distinct = _distinct_rows(X, config.k_max + 1)
+    ks = [k for k in range(config.k_min, config.k_max + 1) if k <= distinct and k < n]
+    if not ks:
+        raise PipelineError(
+            f"k_min={config.k_min} is larger than the number of distinct customers "
+            f"({distinct}) usable to choose k"
+        )
+    return ks
+
+
+def _sample(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    return np.sort(rng.choice(n, size, replace=False)) if n > size else np.arange(n)
+
+
+def run_pipeline(
+    frame: pd.DataFrame,
+    catalog: Mapping[str, FeatureInfo],
+    config: PipelineConfig,
+    progress: Callable[[str, float], None] | None = None,
+) -> PipelineResult:
+    """Segment customers and state every segment as a rule.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Index: customer ids. One column per feature of ``catalog`` (a subset of
+        the catalog is fine); numeric columns float, categoricals text; NaN for
+        missing values.
+    catalog : mapping of str to FeatureInfo
+    config : PipelineConfig
+    progress : callable, optional
+        ``progress(stage, fraction)`` at the start and end of each stage
+        (``"preprocess"``, ``"cluster"``, ``"explain"``, ``"compare"``,
+        ``"profile"``); ``fraction`` is the overall share done, 0 to 1.
+
+    Returns
+    -------
+    PipelineResult
+
+    Raises
+    ------
+    PipelineError
+        No rows, fewer rows than k, k larger than the number of distinct rows,
+        all features constant, an unknown column, bad values or parameters.
+    """
+    config.validate()
+    stages = _Stages(progress)
+    rs = config.random_state
+    rng = np.random.default_rng(rs)
+    with stages("preprocess"):
+        prepared = prepare(frame, catalog)
+        X, Z = prepared.X, prepared.Z
+        notes = list(prepared.notes)
+        ks = _candidate_ks(config, X)
+        sample = _sample(len(X), config.sample_size, rng)
+    with stages("cluster"):
+        strategy = strategy_for(config.algorithm, len(X), config.large_table_rows, rs)
+        if len(ks) > 1:
+            k, scores = choose_k(strategy, X[sample], ks, rs)
+        else:
+            k, scores = ks[0], []
+        cluster_labels, centres = strategy.fit(X, k, sample)
+        if not scores:
+            scores = [score_labels(X[sample], cluster_labels[sample], k, rs)]
+        cluster_labels, centres, merged = merge_small_clusters(
+            X, cluster_labels, centres, config.min_segment_share
+        )
+        if merged:
+            notes.append(
+                f"{merged} cluster(s) under {config.min_segment_share:.0%} of customers merged "
+                f"into their nearest neighbour: k is {len(centres)} instead of {k}"
+            )
+    with stages("explain"):
+        clean = clean_frame(frame[list(prepared.numeric + prepared.categorical)], catalog)
+        explained = explain_clusters(prepared, clean, cluster_labels, centres, catalog, config, rng)
+        notes += explained.notes
+        cluster_labels, centres = explained.cluster_labels, explained.centres
+        rules, labels = explained.rules, explained.labels
+        k = len(rules)
+    with stages("compare"):
+        cv = compare_models(X, Z, cluster_labels, max_leaves=explained.max_leaves, random_state=rs)
+    with stages("profile"):
+        numeric = list(prepared.numeric)
+        profiles = segment_profiles(clean[numeric], labels, k)
+        zscores = segment_zscores(X[:, : len(numeric)], numeric, labels, k)
+        names = name_segments(zscores, profiles, catalog)
+        sizes = np.bincount(labels[labels >= 0], minlength=k)
+        segments = tuple(
+            SegmentResult(
+                index=a,
+                rule=rules[a],
+                size=int(sizes[a]),
+                share=float(sizes[a] / len(labels)),
+                name_en=names[a].name_en,
+                name_zh=names[a].name_zh,
+                description_en=names[a].description_en,
+                description_zh=names[a].description_zh,
+                profile=profiles[a],
+            )
+            for a in range(k)
+        )
+        rule_scores = sample_scores(X[sample], labels[sample], rs)
+        metrics = {
+            "algorithm": strategy.name,
+            "k": k,
+            "fidelity": fidelity(labels, cluster_labels),
+            "price_of_explainability": price_of_explainability(X, labels, cluster_labels),
+            "silhouette_clusters": sample_scores(X[sample], cluster_labels[sample], rs)[
+                "silhouette"
+            ],
+            "silhouette_rules": rule_scores["silhouette"],
+            **_full_scores(X, cluster_labels),
+            "davies_bouldin_rules": rule_scores["davies_bouldin"],
+            "calinski_harabasz_rules": rule_scores["calinski_harabasz"],
+            "k_scores": [s.as_dict() for s in scores],
+            "cv_accuracy": cv,
+            "n_leaves": explained.n_leaves,
+            "max_leaves": explained.max_leaves,
+            "explain_rows": explained.rows,
+            "sizes": sizes.tolist(),
+            "cluster_sizes": np.bincount(cluster_labels, minlength=k).tolist(),
+            "unassigned": int((labels < 0).sum()),
+            "notes": notes,
+        }
+    model = SegmentModel(
+        rules=tuple(rules),
+        features=tuple(prepared.numeric + prepared.categorical),
+        preprocessor=prepared.transformer,
+        centres=centres,
+        categorical=prepared.categorical,
+    )
+    return PipelineResult(
+        k=k,
+        segments=segments,
+        labels=labels,
+        cluster_labels=cluster_labels,
+        metrics=json_safe(metrics),
+        timings=dict(stages.timings),
+        model=model,
+    )
+
+
+def _full_scores(X: np.ndarray, labels: np.ndarray) -> dict[str, float | None]:
+    """Davies-Bouldin and Calinski-Harabasz of the clustering on all rows (O(n k))."""
+    if len(np.unique(labels)) < 2:
+        return {"davies_bouldin": None, "calinski_harabasz": None}
+    return {
+        "davies_bouldin": float(davies_bouldin_score(X, labels)),
+        "calinski_harabasz": float(calinski_harabasz_score(X, labels)),
+    }

@@ -1,0 +1,238 @@
+"""Render rules as sentences in English and Simplified Chinese.
+
+``render_text`` reads a rule aloud with the catalog's labels and units::
+
+    orders in the last 90 days at least 3 and total spend more than ¥1,200
+    近90天订单数至少3且累计消费超过¥1,200
+
+Clauses are joined by "; or " / "；或". A lower and an upper bound on the same
+feature read as one range ("total spend between ¥500 and ¥1,200"). Money
+(unit ``yuan``) reads ``¥1,200``; days "90 days" / "90天"; shares and rates are
+percentages. A threshold is shown with the feature's ``decimals`` unless that
+would round it, in which case as many more digits as it needs are shown, so
+the text never states a different threshold than the rule.
+
+Languages: ``"en"`` and ``"zh"`` (also ``"zh-hans"``, ``"zh-cn"``, ...); any
+other language code falls back to English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .ast import Clause, Condition, Rule
+from .catalog import FeatureInfo
+
+__all__ = ["PHRASES", "format_value", "normalise_lang", "render_condition", "render_text"]
+
+PHRASES: dict[str, dict[str, str]] = {
+    "en": {
+        ">=": "{label} at least {value}",
+        ">": "{label} more than {value}",
+        "<=": "{label} at most {value}",
+        "<": "{label} less than {value}",
+        "==": "{label} exactly {value}",
+        "!=": "{label} not equal to {value}",
+        "in": "{label} one of {values}",
+        "text ==": "{label} is {value}",
+        "text !=": "{label} is not {value}",
+        "text in": "{label} is {values}",
+        "range [x]": "{label} between {low} and {high}",
+        "range (x]": "{label} more than {low} and at most {high}",
+        "range [x)": "{label} at least {low} and less than {high}",
+        "range (x)": "{label} more than {low} and less than {high}",
+        "and": " and ",
+        "or": "; or ",
+        "list_sep": ", ",
+        "list_last": " or ",
+        "nobody": "nobody",
+        "everyone": "everyone",
+    },
+    "zh": {
+        ">=": "{label}至少{value}",
+        ">": "{label}超过{value}",
+        "<=": "{label}不超过{value}",
+        "<": "{label}低于{value}",
+        "==": "{label}等于{value}",
+        "!=": "{label}不等于{value}",
+        "in": "{label}为{values}之一",
+        "text ==": "{label}为{value}",
+        "text !=": "{label}不是{value}",
+        "text in": "{label}为{values}",
+        "range [x]": "{label}在{low}到{high}之间",
+        "range (x]": "{label}超过{low}且不超过{high}",
+        "range [x)": "{label}至少{low}且低于{high}",
+        "range (x)": "{label}超过{low}且低于{high}",
+        "and": "且",
+        "or": "；或",
+        "list_sep": "、",
+        "list_last": "或",
+        "nobody": "无客户",
+        "everyone": "所有客户",
+    },
+}
+
+_PERCENT_UNITS = ("share", "rate")
+
+
+def normalise_lang(lang: str) -> str:
+    """Map a language code to ``"en"`` or ``"zh"`` (English for anything else)."""
+    return "zh" if lang.lower().replace("_", "-").startswith("zh") else "en"
+
+
+def _digits(value: float, decimals: int) -> int:
+    """Fewest digits >= ``decimals`` that show ``value`` without rounding it."""
+    for d in range(decimals, decimals + 8):
+        if abs(round(value, d) - value) <= 1e-9 * max(1.0, abs(value)):
+            return d
+    return decimals + 8
+
+
+def _number(value: float, decimals: int, exact: bool) -> str:
+    d = _digits(value, decimals) if exact else decimals
+    return f"{value:,.{d}f}"
+
+
+def format_value(
+    value: float | int | str, info: FeatureInfo | None, lang: str = "en", exact: bool = True
+) -> str:
+    """Format one value of a feature with its unit.
+
+    Parameters
+    ----------
+    value : number or str
+    info : FeatureInfo or None
+        None formats a bare number.
+    lang : str
+        ``"en"`` or ``"zh"`` (other codes: English).
+    exact : bool
+        True (thresholds): add digits rather than round the value. False
+        (statistics such as medians): round to ``info.decimals``.
+
+    Returns
+    -------
+    str
+        E.g. ``"¥1,200"``, ``"90 days"``, ``"90天"``, ``"35%"``.
+    """
+    if isinstance(value, str):
+        return value
+    lang = normalise_lang(lang)
+    decimals = info.decimals if info is not None else 0
+    unit = info.unit if info is not None else ""
+    if info is None and not float(value).is_integer():
+        decimals = 2
+    if unit in _PERCENT_UNITS:
+        return _number(float(value) * 100.0, decimals, exact) + "%"
+    text = _number(float(value), decimals, exact)
+    if unit == "yuan":
+        return "-¥" + text[1:] if text.startswith("-") else "¥" + text
+    if unit == "days":
+        return f"{text}天" if lang == "zh" else f"{text} {'day' if text == '1' else 'days'}"
+    if unit == "years":
+        if lang == "zh":
+            is_age = info.name.startswith("age") or "年龄" in info.label_zh
+            return f"{text}{'岁' if is_age else '年'}"
+        return f"{text} {'year' if text == '1' else 'years'}"
+    return text
+
+
+def _info(feature: str, catalog: Mapping[str, FeatureInfo]) -> FeatureInfo | None:
+    return catalog.get(feature)
+
+
+def _label(feature: str, info: FeatureInfo | None, lang: str) -> str:
+    return info.label(lang) if info is not None else feature
+
+
+def _join_list(items: list[str], phrases: Mapping[str, str]) -> str:
+    if len(items) == 1:
+        return items[0]
+    return phrases["list_sep"].join(items[:-1]) + phrases["list_last"] + items[-1]
+
+
+def render_condition(
+    condition: Condition, catalog: Mapping[str, FeatureInfo], lang: str = "en"
+) -> str:
+    """Render one condition, e.g. ``"total spend more than ¥1,200"``.
+
+    Parameters
+    ----------
+    condition : Condition
+    catalog : mapping of str to FeatureInfo
+        Features missing from it are shown by their column name.
+    lang : str
+        ``"en"``, ``"zh"``/``"zh-hans"``; anything else renders English.
+
+    Returns
+    -------
+    str
+    """
+    lang = normalise_lang(lang)
+    phrases = PHRASES[lang]
+    info = _info(condition.feature, catalog)
+    label = _label(condition.feature, info, lang)
+    values = condition.value if condition.op == "in" else (condition.value,)
+    text = any(isinstance(v, str) for v in values) or (
+        info is not None and info.kind == "categorical"
+    )
+    key = f"text {condition.op}" if text and condition.op in ("==", "!=", "in") else condition.op
+    shown = [format_value(v, info, lang) for v in values]
+    return phrases[key].format(label=label, value=shown[0], values=_join_list(shown, phrases))
+
+
+def _render_clause(clause: Clause, catalog: Mapping[str, FeatureInfo], lang: str) -> str:
+    phrases = PHRASES[lang]
+    if not clause.conditions:
+        return phrases["everyone"]
+    lows: dict[str, list[Condition]] = {}
+    highs: dict[str, list[Condition]] = {}
+    for c in clause.conditions:
+        if c.op in (">", ">="):
+            lows.setdefault(c.feature, []).append(c)
+        elif c.op in ("<", "<="):
+            highs.setdefault(c.feature, []).append(c)
+    ranged = {f for f in lows if len(lows[f]) == 1 and len(highs.get(f, ())) == 1}
+    parts: list[str] = []
+    done: set[str] = set()
+    for c in clause.conditions:
+        if c.feature in ranged and c.op in ("<", "<=", ">", ">="):
+            if c.feature in done:
+                continue
+            done.add(c.feature)
+            low, high = lows[c.feature][0], highs[c.feature][0]
+            info = _info(c.feature, catalog)
+            left = "(" if low.op == ">" else "["
+            key = f"range {left}x{')' if high.op == '<' else ']'}"
+            parts.append(
+                phrases[key].format(
+                    label=_label(c.feature, info, lang),
+                    low=format_value(low.value, info, lang),
+                    high=format_value(high.value, info, lang),
+                )
+            )
+        else:
+            parts.append(render_condition(c, catalog, lang))
+    return phrases["and"].join(parts)
+
+
+def render_text(rule: Rule, catalog: Mapping[str, FeatureInfo], lang: str = "en") -> str:
+    """Render a rule as a readable sentence.
+
+    Parameters
+    ----------
+    rule : Rule
+    catalog : mapping of str to FeatureInfo
+    lang : str
+        ``"en"``, ``"zh"`` / ``"zh-hans"``; anything else renders English.
+
+    Returns
+    -------
+    str
+        Conditions joined by "and" / "且", clauses by "; or " / "；或".
+        An empty rule reads "nobody" / "无客户"; an empty clause "everyone".
+    """
+    lang = normalise_lang(lang)
+    phrases = PHRASES[lang]
+    if not rule.clauses:
+        return phrases["nobody"]
+    return phrases["or"].join(_render_clause(c, catalog, lang) for c in rule.clauses)

@@ -1,0 +1,105 @@
+"""Runs: features, clustering, rules and membership stored; failures marked with their cause."""
+
+from datetime import timedelta
+
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from crm.models import Customer, Order
+from segmentation.models import RunStatus, Segment, Segmentation, SegmentationRun, SegmentMembership
+from segmentation.rules import Rule, evaluate
+from segmentation.features.compute import compute_features
+from segmentation.services import default_segmentation, execute_run, publish_run, start_run
+
+from .conftest import NOW
+
+pytestmark = pytest.mark.django_db
+
+
+def run_now(segmentation: Segmentation, **kwargs) -> SegmentationRun:
+    run = SegmentationRun.objects.create(segmentation=segmentation)
+    return execute_run(run_id=run.pk, now=NOW, **kwargs)
+
+
+def test_a_run_finds_the_groups_and_stores_rule_membership(shop):
+    segmentation = Segmentation.objects.create(name="three", n_clusters=3)
+    stages = []
+    run = run_now(segmentation, progress=lambda stage, fraction: stages.append((stage, fraction)))
+
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.progress == 1.0 and run.stage == "done"
+    fractions = [fraction for _, fraction in stages]
+    assert fractions == sorted(fractions) and {"features", "cluster", "explain"} <= {s for s, _ in stages}
+    assert set(run.timings) >= {"features", "saving"}
+    assert run.customer_count == len(shop)
+    segments = list(run.segments.order_by("index"))
+    assert len(segments) == 3
+    assert len({segment.name for segment in segments}) == 3
+
+    # Membership is exactly what each rule selects over the features.
+    frame = compute_features(now=NOW, names=run.feature_names)
+    predicted = {}
+    for segment in segments:
+        mask = evaluate(Rule.from_dict(segment.rule), frame)
+        members = set(segment.members().values_list("pk", flat=True))
+        assert members == set(frame.index[mask])
+        assert segment.size == len(members)
+        predicted.update(dict.fromkeys(members, segment.index))
+    ids = sorted(shop)
+    assert adjusted_rand_score([shop[i] for i in ids], [predicted.get(i, -1) for i in ids]) > 0.9
+
+
+def test_running_twice_is_harmless(shop):
+    run = run_now(Segmentation.objects.create(name="twice", n_clusters=3))
+    memberships = SegmentMembership.objects.count()
+    again = execute_run(run_id=run.pk, now=NOW)
+    assert again.status == RunStatus.SUCCEEDED
+    assert SegmentMembership.objects.count() == memberships
+    assert Segment.objects.filter(run=run).count() == 3
+
+
+def test_no_customers_fails_with_a_reason(db):
+    run = run_now(default_segmentation())
+    assert run.status == RunStatus.FAILED
+    assert "no customers" in run.error.lower()
+
+
+def test_fewer_customers_than_k_fails_with_a_reason(db):
+    for n in range(3):
+        customer = Customer.objects.create(email=f"few{n}@example.com", signed_up_at=NOW)
+        Order.objects.create(customer=customer, placed_at=NOW - timedelta(days=n), amount=n + 1)
+    run = run_now(Segmentation.objects.create(name="k5", n_clusters=5))
+    assert run.status == RunStatus.FAILED
+    assert run.error and "5" in run.error
+
+
+def test_k_larger_than_distinct_customers_fails_with_a_reason(db):
+    for n in range(12):  # twelve customers, two distinct behaviours
+        customer = Customer.objects.create(email=f"d{n}@example.com", signed_up_at=NOW - timedelta(days=100))
+        Order.objects.create(customer=customer, placed_at=NOW - timedelta(days=10 + 50 * (n % 2)), amount=100)
+    run = run_now(Segmentation.objects.create(name="k4", n_clusters=4))
+    assert run.status == RunStatus.FAILED
+    assert "distinct" in run.error.lower()
+
+
+def test_unknown_feature_fails_with_a_reason(shop):
+    run = run_now(Segmentation.objects.create(name="bad", features=["no_such_feature"]))
+    assert run.status == RunStatus.FAILED
+    assert "no_such_feature" in run.error
+
+
+def test_publishing_keeps_one_published_run(shop):
+    segmentation = Segmentation.objects.create(name="pub", n_clusters=3)
+    first, second = run_now(segmentation), run_now(segmentation)
+    publish_run(run=first)
+    publish_run(run=second)
+    first.refresh_from_db()
+    assert not first.is_published
+    assert SegmentationRun.objects.get(is_published=True) == second
+
+
+def test_start_run_queues_and_runs_the_task(shop, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = start_run(segmentation=Segmentation.objects.create(name="task", n_clusters=3))
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
