@@ -13,7 +13,9 @@ Prints: segment: N customers, X s (baseline Y s, ratio R), fidelity F, price P, 
 from __future__ import annotations
 
 import argparse
+import csv
 import io
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -95,7 +97,9 @@ def _copy(raw_cursor, table: str, frame: pd.DataFrame, chunk: int = 500_000) -> 
     with raw_cursor.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
         for start in range(0, len(frame), chunk):
             buffer = io.StringIO()
-            frame.iloc[start:start + chunk].to_csv(buffer, header=False, index=False)
+            # Quoted strings: an unquoted empty field would be NULL to COPY.
+            frame.iloc[start:start + chunk].to_csv(buffer, header=False, index=False,
+                                                   quoting=csv.QUOTE_NONNUMERIC)
             copy.write(buffer.getvalue())
 
 
@@ -111,6 +115,7 @@ def run_product() -> tuple[float, dict, float]:
         elapsed = time.perf_counter() - started
     if run.status != "succeeded":
         raise SystemExit(f"run failed: {run.error}")
+    print(f"  stages: { {k: round(v, 2) for k, v in run.timings.items()} }", file=sys.stderr)
     return elapsed, run.metrics, rss.peak_mb
 
 
@@ -137,9 +142,12 @@ def run_baseline(folder: Path) -> float:
     from sklearn.tree import DecisionTreeClassifier
 
     started = time.perf_counter()
-    orders = pd.read_csv(folder / "orders.csv", parse_dates=["placed_at"])
-    customers = pd.read_csv(folder / "customers.csv", parse_dates=["signed_up_at"])
-    events = pd.read_csv(folder / "events.csv", parse_dates=["occurred_at"])
+    orders = pd.read_csv(folder / "orders.csv")
+    customers = pd.read_csv(folder / "customers.csv")
+    events = pd.read_csv(folder / "events.csv")
+    for table, column in ((orders, "placed_at"), (customers, "signed_up_at"),
+                          (events, "occurred_at")):
+        table[column] = pd.to_datetime(table[column], format="ISO8601", utc=True)
     now = pd.Timestamp(NOW)
     orders["recent"] = orders["placed_at"] >= now - timedelta(days=90)
     per_customer = orders.groupby("customer_id").agg(

@@ -1,39 +1,51 @@
-"""Bulk writes: PostgreSQL COPY, batched executemany elsewhere."""
+"""Bulk writes of a DataFrame: PostgreSQL COPY, batched executemany elsewhere."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
-from itertools import islice
+import io
+from datetime import datetime
 
+import numpy as np
+import pandas as pd
 from django.db import connection
 
 
-def _clean(value):
-    # NaN is not NULL to a database; missing features must be NULL.
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+def insert_frame(table: str, frame: pd.DataFrame, *, batch_size: int = 50_000) -> int:
+    """Insert ``frame``'s rows (its columns named as the table's) into ``table``.
 
-
-def insert_rows(
-    table: str, columns: Sequence[str], rows: Iterable[Sequence], *, batch_size: int = 10_000
-) -> int:
-    """Insert ``rows`` into ``table``; returns the number written. Call inside a transaction."""
+    NaN and None become NULL. Returns the number of rows written; call it inside a
+    transaction so a failure leaves nothing half-written.
+    """
     quote = connection.ops.quote_name
-    column_sql = ", ".join(quote(column) for column in columns)
-    written = 0
+    column_sql = ", ".join(quote(column) for column in frame.columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {quote(table)} ({column_sql}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([_clean(value) for value in row])
-                    written += 1
-            return written
-        placeholders = ", ".join(["%s"] * len(columns))
+            # CSV with an unquoted empty field for NULL: one C-speed to_csv per batch.
+            sql = f"COPY {quote(table)} ({column_sql}) FROM STDIN WITH (FORMAT csv)"
+            with cursor.cursor.copy(sql) as copy:
+                for start in range(0, len(frame), batch_size):
+                    buffer = io.StringIO()
+                    frame.iloc[start:start + batch_size].to_csv(buffer, header=False, index=False)
+                    copy.write(buffer.getvalue())
+            return len(frame)
+        placeholders = ", ".join(["%s"] * len(frame.columns))
         sql = f"INSERT INTO {quote(table)} ({column_sql}) VALUES ({placeholders})"
-        iterator = iter(rows)
-        while batch := [tuple(_clean(v) for v in row) for row in islice(iterator, batch_size)]:
-            cursor.executemany(sql, batch)
-            written += len(batch)
-    return written
+        for start in range(0, len(frame), batch_size):
+            chunk = frame.iloc[start:start + batch_size].astype(object)
+            chunk = chunk.where(chunk.notna(), None)
+            rows = [_plain(row) for row in chunk.itertuples(index=False)]
+            cursor.executemany(sql, rows)
+    return len(frame)
+
+
+def _plain(row: tuple) -> tuple:
+    """Database parameters: numpy scalars to Python, datetimes as the backend stores them."""
+    return tuple(_parameter(value) for value in row)
+
+
+def _parameter(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, datetime):  # pandas.Timestamp is a datetime
+        return connection.ops.adapt_datetimefield_value(pd.Timestamp(value).to_pydatetime())
+    return value

@@ -181,7 +181,9 @@ class CustomerFeatures(models.Model):
     mean_days_between_orders = models.FloatField(null=True)
     top_category_share = models.FloatField(null=True)
     sessions_30d = models.FloatField(null=True)
-    extra = models.JSONField(default=dict, blank=True, help_text=_("Features a host project added."))
+    extra = models.JSONField(
+        default=dict, blank=True, help_text=_("Features a host project added.")
+    )
 
     class Meta:
         verbose_name = _("customer features")

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
+import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
-from .bulk import insert_rows
+from .bulk import insert_frame
 from .conf import segmentation_settings
 from .features import registry
 from .features.store import refresh_feature_table
@@ -169,10 +170,9 @@ def _save_result(
     lookup = np.zeros(max(segment_ids, default=0) + 1, dtype=np.int64)
     for index, pk in segment_ids.items():
         lookup[index] = pk
-    insert_rows(
-        SegmentMembership._meta.db_table, ["segment_id", "customer_id"],
-        zip(lookup[labels[assigned]].tolist(), customer_ids[assigned].tolist(), strict=True),
-    )
+    insert_frame(SegmentMembership._meta.db_table, pd.DataFrame({
+        "segment_id": lookup[labels[assigned]], "customer_id": customer_ids[assigned],
+    }))
     metrics = dict(result.metrics)
     metrics["unassigned"] = int((~assigned).sum())
     SegmentationRun.objects.filter(pk=run.pk).update(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 from django.db import transaction
 
-from ..bulk import insert_rows
+from ..bulk import insert_frame
 from ..models import CustomerFeatures
 from .compute import compute_features, iter_feature_batches
 from .registry import FeatureRegistry, registry
@@ -26,21 +27,20 @@ def _split_columns(names: Sequence[str]) -> tuple[list[str], list[str]]:
     return columns, extra
 
 
-def _rows(frame: pd.DataFrame, now: datetime, columns: list[str], extra: list[str]):
-    values = frame[columns].to_numpy(dtype=np.float64, na_value=np.nan)
-    extra_values = frame[extra].to_dict("records") if extra else None
-    for position, customer_id in enumerate(frame.index):
-        extra_json = (
-            {k: (None if pd.isna(v) else float(v)) for k, v in extra_values[position].items()}
-            if extra_values else {}
-        )
-        yield (int(customer_id), now, *values[position].tolist(), _json(extra_json))
-
-
-def _json(value: dict) -> str:
-    import json
-
-    return json.dumps(value)
+def _table_rows(frame: pd.DataFrame, now: datetime, columns: list[str],
+                extra: list[str]) -> pd.DataFrame:
+    """The feature batch shaped as CustomerFeatures rows."""
+    rows = frame[columns].astype("float64").reset_index()
+    rows.insert(1, "computed_at", now)
+    if extra:
+        values = frame[extra].astype("float64")
+        rows["extra"] = [
+            json.dumps({k: (None if np.isnan(v) else v) for k, v in record.items()})
+            for record in values.to_dict("records")
+        ]
+    else:
+        rows["extra"] = "{}"
+    return rows
 
 
 @transaction.atomic
@@ -62,8 +62,7 @@ def refresh_feature_table(
     kept: list[pd.DataFrame] = []
     for batch in iter_feature_batches(now=now, names=names, batch_size=batch_size,
                                       features=features):
-        insert_rows(table, ["customer_id", "computed_at", *columns, "extra"],
-                    _rows(batch, now, columns, extra))
+        insert_frame(table, _table_rows(batch, now, columns, extra))
         kept.append(batch[list(keep)] if keep is not None else batch)
     if not kept:
         return pd.DataFrame(columns=list(keep or names), index=pd.Index([], name="customer_id"))

@@ -18,8 +18,9 @@ from sklearn.metrics import (
     calinski_harabasz_score,
     davies_bouldin_score,
     pairwise_distances_argmin,
-    silhouette_score,
 )
+
+from .metrics import silhouette
 
 __all__ = [
     "AgglomerativeStrategy",
@@ -157,7 +158,7 @@ def score_labels(X: np.ndarray, labels: np.ndarray, k: int, random_state: int) -
         return KScore(k, None, None, None)
     return KScore(
         k,
-        float(silhouette_score(X, labels, random_state=random_state)),
+        silhouette(X, labels, random_state),
         float(davies_bouldin_score(X, labels)),
         float(calinski_harabasz_score(X, labels)),
     )

@@ -19,7 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("--k", type=int, help="Number of segments (default: choose).")
         parser.add_argument("--algorithm", choices=Algorithm.values)
         parser.add_argument("--seed", type=int, help="Random seed.")
-        parser.add_argument("--publish", action="store_true", help="Publish the run if it succeeds.")
+        parser.add_argument("--publish", action="store_true",
+                            help="Publish the run if it succeeds.")
         parser.add_argument("--lang", choices=["en", "zh", "both"], default="both")
 
     def handle(self, *args, **options) -> None:
@@ -72,7 +73,9 @@ class Command(BaseCommand):
             rule = Rule.from_dict(segment.rule)
             self.stdout.write("")
             if lang in ("en", "both"):
-                self.stdout.write(f"{segment.name} — {segment.size} customers ({segment.share:.0%})")
+                self.stdout.write(
+                    f"{segment.name} — {segment.size} customers ({segment.share:.0%})"
+                )
                 self.stdout.write(f"  {render_text(rule, catalog, lang='en')}")
             if lang in ("zh", "both"):
                 self.stdout.write(f"{segment.name_zh} — {segment.size} 位客户")
