@@ -103,3 +103,43 @@ def test_start_run_queues_and_runs_the_task(shop, django_capture_on_commit_callb
         run = start_run(segmentation=Segmentation.objects.create(name="task", n_clusters=3))
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED, run.error
+
+
+@pytest.mark.parametrize("algorithm", ["kmeans", "minibatch_kmeans", "agglomerative"])
+def test_each_algorithm_runs_end_to_end(shop, algorithm):
+    run = run_now(Segmentation.objects.create(name=algorithm, algorithm=algorithm, n_clusters=3))
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.metrics["algorithm"] == algorithm
+    assert run.segments.count() == 3
+    assert run.metrics["fidelity"] >= 0.9
+
+
+def test_k_is_chosen_when_not_given(shop):
+    run = run_now(Segmentation.objects.create(name="auto", k_min=2, k_max=6))
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert [score["k"] for score in run.metrics["k_scores"]] == [2, 3, 4, 5, 6]
+    assert run.metrics["k"] == 3  # the shop has three behaviour groups
+
+
+def test_a_constant_feature_is_dropped_with_a_note(shop):
+    # age_years is missing for everyone (no birth dates): it cannot separate anyone.
+    run = run_now(Segmentation.objects.create(
+        name="const", n_clusters=3, features=["frequency", "total_spend", "age_years"]))
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert any("age_years" in note for note in run.metrics.get("notes", []))
+
+
+def test_only_constant_features_fail_with_a_reason(shop):
+    run = run_now(Segmentation.objects.create(name="flat", n_clusters=3, features=["age_years"]))
+    assert run.status == RunStatus.FAILED
+    assert "constant" in run.error.lower() or "missing" in run.error.lower()
+
+
+def test_missing_values_are_imputed_for_clustering(shop):
+    ids = list(shop)[:20]
+    Customer.objects.filter(pk__in=ids[:10]).update(birth_date="1980-01-01")
+    Customer.objects.filter(pk__in=ids[10:]).update(birth_date="2000-01-01")
+    run = run_now(Segmentation.objects.create(
+        name="gaps", n_clusters=3, features=["frequency", "total_spend", "age_years"]))
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.segments.count() == 3
