@@ -8,7 +8,7 @@ class SegmentationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers system checks)
+        from . import checks, receivers  # noqa: F401  (registers checks and receivers)
         from .features import registry
         from .features.builtin import register_builtin_features
 

@@ -12,6 +12,10 @@ DEFAULTS = {
     "FEATURE_BATCH_SIZE": 100_000,
     # Above this many customers, k-means switches to mini-batch k-means.
     "LARGE_TABLE_ROWS": 200_000,
+    # Refresh a customer's features and live memberships when their data changes.
+    "LIVE_MEMBERSHIP": True,
+    # Below this many customers with orders, clustering is not trusted: RFM groups instead.
+    "SMALL_SHOP_BUYERS": 200,
     # No segment smaller than this share of customers.
     "MIN_SEGMENT_SHARE": 0.02,
 }

@@ -103,14 +103,28 @@ class SegmentationRun(models.Model):
         return self.status in {RunStatus.SUCCEEDED, RunStatus.FAILED}
 
 
+class SegmentKind(models.TextChoices):
+    FOUND = "found", _("Found by a run")
+    MANUAL = "manual", _("Written by hand")
+
+
+class SegmentQuerySet(models.QuerySet):
+    def targetable(self) -> SegmentQuerySet:
+        """Segments campaigns may target: those of published runs, and hand-written ones."""
+        return self.filter(models.Q(run__is_published=True) | models.Q(kind=SegmentKind.MANUAL))
+
+
 class Segment(models.Model):
     """A group of customers defined by a rule; membership is what the rule selects."""
 
     run = models.ForeignKey(
         SegmentationRun, on_delete=models.CASCADE, related_name="segments",
-        verbose_name=_("run"),
+        verbose_name=_("run"), null=True, blank=True,
     )
-    index = models.PositiveSmallIntegerField(_("index"))
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=SegmentKind.choices, default=SegmentKind.FOUND
+    )
+    index = models.PositiveSmallIntegerField(_("index"), default=0)
     name = models.CharField(_("name"), max_length=120)
     name_zh = models.CharField(_("Chinese name"), max_length=120, blank=True)
     description = models.TextField(_("description"), blank=True)
@@ -119,24 +133,50 @@ class Segment(models.Model):
     size = models.PositiveIntegerField(_("size"), default=0)
     share = models.FloatField(_("share"), default=0.0)
     profile = models.JSONField(_("profile"), default=dict, blank=True)
+    previous = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("matched segment of the published run"),
+        help_text=_("On publishing, this segment takes over that segment's id and name."),
+    )
     customers = models.ManyToManyField(
         "crm.Customer", through="SegmentMembership", related_name="segments",
         verbose_name=_("customers"),
     )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = SegmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("segment")
         verbose_name_plural = _("segments")
-        ordering = ["run", "index"]
+        ordering = ["run", "index", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["run", "index"], name="segmentation_segment_run_index"),
+            models.UniqueConstraint(
+                fields=["run", "index"], condition=models.Q(run__isnull=False),
+                name="segmentation_segment_run_index",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="manual", run__isnull=True)
+                | models.Q(kind="found", run__isnull=False),
+                name="segmentation_segment_kind_run",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_targetable(self) -> bool:
+        return self.kind == SegmentKind.MANUAL or bool(self.run and self.run.is_published)
+
     def members(self):
-        """The customers in this segment (a queryset; campaigns depend on this only)."""
+        """The customers in this segment (a queryset; campaigns depend on this only).
+
+        Live segments (published or hand-written) keep their materialised
+        membership current as features change; a draft run's membership is as
+        of its run.
+        """
         from crm.models import Customer
 
         return Customer.objects.filter(segment_memberships__segment=self)
@@ -162,6 +202,30 @@ class SegmentMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} in {self.segment_id}"
+
+
+class MembershipChange(models.Model):
+    """A customer entering or leaving a live segment, with when."""
+
+    class Direction(models.TextChoices):
+        ENTERED = "entered", _("Entered")
+        LEFT = "left", _("Left")
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="changes")
+    customer = models.ForeignKey(
+        "crm.Customer", on_delete=models.CASCADE, related_name="segment_changes"
+    )
+    direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
+    at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("membership change")
+        verbose_name_plural = _("membership changes")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["segment", "at"], name="segmentation_change_seg_at")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.direction} {self.segment_id}"
 
 
 class CustomerFeatures(models.Model):

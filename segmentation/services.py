@@ -22,8 +22,20 @@ from .bulk import insert_frame
 from .conf import segmentation_settings
 from .features import registry
 from .features.store import refresh_feature_table
-from .models import RunStatus, Segment, Segmentation, SegmentationRun, SegmentMembership
+from .models import (
+    RunStatus,
+    Segment,
+    Segmentation,
+    SegmentationRun,
+    SegmentKind,
+    SegmentMembership,
+)
 from .pipeline import PipelineConfig, PipelineError, PipelineResult, run_pipeline
+from .pipeline.rfm import RFM_FEATURES, rfm_segments
+from .rules import Rule, RuleError, simplify
+from .rules.jsonlogic import from_jsonlogic
+from .rules.validate import validate_rule
+from .stability import carry_over_identities, compare_with_published
 
 logger = logging.getLogger(__name__)
 
@@ -115,17 +127,23 @@ def execute_run(
         started = time.perf_counter()
         _report(run_id, "features", 0.0, progress)
         frame = refresh_feature_table(
-            now=now, keep=names, batch_size=segmentation_settings.FEATURE_BATCH_SIZE
+            now=now, keep=sorted(set(names) | set(RFM_FEATURES)),
+            batch_size=segmentation_settings.FEATURE_BATCH_SIZE,
         )
         timings["features"] = time.perf_counter() - started
 
         def pipeline_progress(stage: str, fraction: float) -> None:
             _report(run_id, stage, FEATURES_SHARE + PIPELINE_SHARE * fraction, progress)
 
-        result = run_pipeline(
-            frame, registry.catalog(names), pipeline_config(run.segmentation),
-            progress=pipeline_progress,
-        )
+        buyers = int((frame["frequency"] > 0).sum())
+        if len(frame) and buyers < segmentation_settings.SMALL_SHOP_BUYERS:
+            _report(run_id, "rfm", FEATURES_SHARE, progress)
+            result = rfm_segments(frame[list(RFM_FEATURES)], registry.catalog())
+        else:
+            result = run_pipeline(
+                frame[names], registry.catalog(names), pipeline_config(run.segmentation),
+                progress=pipeline_progress,
+            )
         timings.update(result.timings)
         _report(run_id, "saving", FEATURES_SHARE + PIPELINE_SHARE, progress)
         started = time.perf_counter()
@@ -175,9 +193,13 @@ def _save_result(
     }))
     metrics = dict(result.metrics)
     metrics["unassigned"] = int((~assigned).sum())
+    stability = compare_with_published(run, customer_ids, labels)
+    if stability is not None:
+        metrics["stability"] = stability
     SegmentationRun.objects.filter(pk=run.pk).update(
         status=RunStatus.SUCCEEDED, as_of=now, customer_count=len(customer_ids),
-        metrics=metrics, model=pickle.dumps(result.model), finished_at=timezone.now(),
+        metrics=metrics, finished_at=timezone.now(),
+        model=pickle.dumps(result.model) if result.model is not None else None,
     )
 
 
@@ -193,4 +215,41 @@ def publish_run(*, run: SegmentationRun) -> SegmentationRun:
     run.is_published = True
     run.published_at = timezone.now()
     run.save(update_fields=["is_published", "published_at"])
+    carry_over_identities(run)
     return run
+
+
+def parse_rule_document(document, fmt: str = "json") -> Rule:
+    """A rule from its JSON or JsonLogic form, checked against the feature registry.
+
+    Raises RuleError naming the problem (unknown feature, wrong type, malformed document).
+    """
+    if fmt == "jsonlogic":
+        rule = from_jsonlogic(document)
+    elif fmt == "json":
+        if not isinstance(document, dict):
+            raise RuleError("a rule must be a JSON object with 'version' and 'any'")
+        rule = Rule.from_dict(document)
+    else:
+        raise RuleError(f"unknown rule format {fmt!r}: use json or jsonlogic")
+    return simplify(validate_rule(rule, registry.catalog()))
+
+
+@transaction.atomic
+def save_manual_segment(
+    *, name: str, rule: Rule, segment: Segment | None = None, name_zh: str = "",
+    description: str = "",
+) -> Segment:
+    """Create or edit a hand-written segment; its membership is computed at once."""
+    from .membership import sync_segment
+
+    created = segment is None
+    segment = segment or Segment(kind=SegmentKind.MANUAL)
+    if segment.kind != SegmentKind.MANUAL:
+        raise RuleError("only hand-written segments can be edited; found segments come from runs")
+    segment.name, segment.name_zh, segment.description = name, name_zh, description
+    segment.rule = rule.to_dict()
+    segment.save()
+    sync_segment(segment, record=not created)
+    segment.refresh_from_db()
+    return segment

@@ -1,6 +1,7 @@
-"""Celery tasks: thin wrappers over segmentation.services."""
+"""Celery tasks: thin wrappers over segmentation services."""
 
 from celery import shared_task
+from django.db import OperationalError
 
 
 @shared_task(name="segmentation.run_segmentation", acks_late=True)
@@ -9,3 +10,22 @@ def run_segmentation(run_id: int) -> str:
     from .services import execute_run
 
     return execute_run(run_id=run_id).status
+
+
+@shared_task(
+    name="segmentation.refresh_customers", acks_late=True,
+    autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5,
+)
+def refresh_customers(customer_ids: list[int]) -> int:
+    """Refresh these customers' features and live memberships; returns the changes made."""
+    from .membership import refresh_customers as refresh
+
+    return len(refresh(customer_ids=customer_ids))
+
+
+@shared_task(name="segmentation.refresh_all_live_segments", acks_late=True)
+def refresh_all_live_segments() -> int:
+    """Periodic: recompute all features and re-sync live segments; returns segments synced."""
+    from .membership import refresh_all_live_segments as refresh
+
+    return len(refresh())

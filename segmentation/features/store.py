@@ -69,19 +69,15 @@ def refresh_feature_table(
     return pd.concat(kept)
 
 
-def refresh_customer_features(
-    customer_id: int, *, now: datetime, features: FeatureRegistry = registry
-) -> dict[str, float | None]:
-    """Recompute one customer's features and store them; returns them by name."""
-    frame = compute_features(now=now, customer_ids=[customer_id], features=features)
-    if frame.empty:
-        CustomerFeatures.objects.filter(customer_id=customer_id).delete()
-        return {}
-    row = {k: (None if pd.isna(v) else float(v)) for k, v in frame.iloc[0].items()}
-    columns, extra = _split_columns(list(row))
-    CustomerFeatures.objects.update_or_create(
-        customer_id=customer_id,
-        defaults={"computed_at": now, **{c: row[c] for c in columns},
-                  "extra": {e: row[e] for e in extra}},
-    )
-    return row
+def refresh_features_of(
+    customer_ids: Sequence[int], *, now: datetime, features: FeatureRegistry = registry
+) -> pd.DataFrame:
+    """Recompute some customers' features, store them, and return them (all features)."""
+    frame = compute_features(now=now, customer_ids=list(customer_ids), features=features)
+    columns, extra = _split_columns(features.names())
+    with transaction.atomic():
+        CustomerFeatures.objects.filter(customer_id__in=list(customer_ids)).delete()
+        if not frame.empty:
+            insert_frame(CustomerFeatures._meta.db_table,
+                         _table_rows(frame, now, columns, extra))
+    return frame

@@ -20,7 +20,7 @@ GROUPS = {
 }
 
 
-def build_shop(groups: dict = GROUPS, seed: int = 1) -> dict[int, str]:
+def build_shop(groups: dict = GROUPS, seed: int = 1, now: datetime = NOW) -> dict[int, str]:
     """Create customers, orders and sessions; return customer id -> group."""
     rng = np.random.default_rng(seed)
     customers, labels = [], []
@@ -29,7 +29,7 @@ def build_shop(groups: dict = GROUPS, seed: int = 1) -> dict[int, str]:
             n = len(customers)
             customers.append(Customer(
                 email=f"c{n}@example.com", consent_status=ConsentStatus.GRANTED,
-                signed_up_at=NOW - timedelta(days=float(groups[group][4] * rng.uniform(0.8, 1.2))),
+                signed_up_at=now - timedelta(days=float(groups[group][4] * rng.uniform(0.8, 1.2))),
             ))
             labels.append(group)
     customers = Customer.objects.bulk_create(customers)
@@ -41,13 +41,13 @@ def build_shop(groups: dict = GROUPS, seed: int = 1) -> dict[int, str]:
         for i in range(max(1, int(rng.poisson(n_orders)))):
             days = last * rng.uniform(0.7, 1.3) + i * (tenure - last) / (n_orders + 1)
             orders.append(Order(
-                customer=customer, placed_at=NOW - timedelta(days=float(days)),
+                customer=customer, placed_at=now - timedelta(days=float(days)),
                 amount=Decimal(str(round(amount * rng.lognormal(0, 0.25), 2))),
                 category=rng.choice(["books", "games", "home"]),
             ))
         for _ in range(int(rng.poisson(sessions))):
             events.append(Event(customer=customer, event_type="session",
-                                occurred_at=NOW - timedelta(days=float(rng.uniform(0, 29)))))
+                                occurred_at=now - timedelta(days=float(rng.uniform(0, 29)))))
     Order.objects.bulk_create(orders, batch_size=2000)
     Event.objects.bulk_create(events, batch_size=2000)
     return {customer.pk: group for customer, group in zip(customers, labels, strict=True)}

@@ -8,7 +8,7 @@ import pytest
 from crm.models import Customer, Event, Order, OrderStatus
 from segmentation.features import registry
 from segmentation.features.compute import compute_features
-from segmentation.features.store import refresh_customer_features, refresh_feature_table
+from segmentation.features.store import refresh_feature_table, refresh_features_of
 from segmentation.models import CustomerFeatures
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -79,6 +79,6 @@ def test_refresh_writes_the_table_and_one_customer_can_be_refreshed(shop):
     assert CustomerFeatures.objects.get(customer=buyer).frequency == 3
 
     order(browser, 0, "50.00")
-    row = refresh_customer_features(browser.pk, now=NOW)
-    assert row["frequency"] == 1
+    frame = refresh_features_of([browser.pk], now=NOW)
+    assert frame.loc[browser.pk, "frequency"] == 1
     assert CustomerFeatures.objects.get(customer=browser).total_spend == 50

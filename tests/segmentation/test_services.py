@@ -3,12 +3,13 @@
 from datetime import timedelta
 
 import pytest
+from django.test import override_settings
 from sklearn.metrics import adjusted_rand_score
 
 from crm.models import Customer, Order
+from segmentation.features.compute import compute_features
 from segmentation.models import RunStatus, Segment, Segmentation, SegmentationRun, SegmentMembership
 from segmentation.rules import Rule, evaluate
-from segmentation.features.compute import compute_features
 from segmentation.services import default_segmentation, execute_run, publish_run, start_run
 
 from .conftest import NOW
@@ -64,6 +65,10 @@ def test_no_customers_fails_with_a_reason(db):
     assert "no customers" in run.error.lower()
 
 
+CLUSTER_SMALL_SHOPS = {"SMALL_SHOP_BUYERS": 0}
+
+
+@override_settings(RULECAST_SEGMENTATION=CLUSTER_SMALL_SHOPS)
 def test_fewer_customers_than_k_fails_with_a_reason(db):
     for n in range(3):
         customer = Customer.objects.create(email=f"few{n}@example.com", signed_up_at=NOW)
@@ -73,6 +78,7 @@ def test_fewer_customers_than_k_fails_with_a_reason(db):
     assert run.error and "5" in run.error
 
 
+@override_settings(RULECAST_SEGMENTATION=CLUSTER_SMALL_SHOPS)
 def test_k_larger_than_distinct_customers_fails_with_a_reason(db):
     for n in range(12):  # twelve customers, two distinct behaviours
         customer = Customer.objects.create(email=f"d{n}@example.com", signed_up_at=NOW - timedelta(days=100))
@@ -143,3 +149,19 @@ def test_missing_values_are_imputed_for_clustering(shop):
         name="gaps", n_clusters=3, features=["frequency", "total_spend", "age_years"]))
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.segments.count() == 3
+
+
+def test_a_small_shop_gets_rfm_groups_and_is_told_so(db):
+    for n in range(40):
+        customer = Customer.objects.create(email=f"s{n}@example.com",
+                                           signed_up_at=NOW - timedelta(days=300))
+        for i in range(n % 5):
+            Order.objects.create(customer=customer, amount=50 + n,
+                                 placed_at=NOW - timedelta(days=5 + 20 * i + n))
+    run = run_now(Segmentation.objects.create(name="tiny", n_clusters=4))
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.metrics["method"] == "rfm"
+    assert "too few to cluster" in run.metrics["notes"][0]
+    names = set(run.segments.values_list("name", flat=True))
+    assert "Prospects" in names and "Champions" in names
+    assert sum(run.segments.values_list("size", flat=True)) == 40

@@ -1,0 +1,100 @@
+"""Live membership: keep live segments' members equal to what their rules select.
+
+Live segments are those campaigns can target (published runs' and hand-written
+ones). When a customer's orders, events or details change, their features are
+recomputed and their memberships diffed against the rules; each entry and exit
+is recorded as a MembershipChange (automations build on these).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from .features.store import refresh_features_of
+from .models import MembershipChange, Segment, SegmentMembership
+from .rules import Rule, evaluate
+
+
+@transaction.atomic
+def refresh_customers(
+    *, customer_ids: Iterable[int], now: datetime | None = None
+) -> list[MembershipChange]:
+    """Recompute these customers' features and update their live memberships."""
+    now = now or timezone.now()
+    ids = sorted(set(customer_ids))
+    frame = refresh_features_of(ids, now=now)
+    segments = list(Segment.objects.targetable().only("pk", "rule"))
+    current = set(
+        SegmentMembership.objects.filter(customer_id__in=ids, segment__in=segments)
+        .values_list("segment_id", "customer_id")
+    )
+    wanted: set[tuple[int, int]] = set()
+    if not frame.empty:
+        for segment in segments:
+            mask = evaluate(Rule.from_dict(segment.rule), frame)
+            wanted.update((segment.pk, int(customer)) for customer in frame.index[mask])
+    return _apply(entered=wanted - current, left=current - wanted, now=now)
+
+
+@transaction.atomic
+def sync_segment(segment: Segment, *, now: datetime | None = None,
+                 record: bool = True) -> tuple[int, int]:
+    """Bring one segment's stored membership in line with its rule, in the database.
+
+    Set-based (the rule as a ``Q`` over the feature table), so it scales to the
+    whole shop. Returns (entered, left).
+    """
+    from .models import CustomerFeatures
+    from .querying import rule_to_q
+
+    now = now or timezone.now()
+    wanted = CustomerFeatures.objects.filter(rule_to_q(Rule.from_dict(segment.rule))).values(
+        "customer_id"
+    )
+    stored = SegmentMembership.objects.filter(segment=segment)
+    entered = list(wanted.exclude(customer_id__in=stored.values("customer_id"))
+                   .values_list("customer_id", flat=True))
+    left = list(stored.exclude(customer_id__in=wanted).values_list("customer_id", flat=True))
+    changes = _apply(
+        entered={(segment.pk, c) for c in entered}, left={(segment.pk, c) for c in left},
+        now=now, record=record,
+    )
+    Segment.objects.filter(pk=segment.pk).update(size=stored.count())
+    return (sum(c.direction == "entered" for c in changes) if record else len(entered),
+            sum(c.direction == "left" for c in changes) if record else len(left))
+
+
+def _apply(*, entered: set, left: set, now: datetime,
+           record: bool = True) -> list[MembershipChange]:
+    for segment_id, customer_id in left:
+        SegmentMembership.objects.filter(segment_id=segment_id, customer_id=customer_id).delete()
+    SegmentMembership.objects.bulk_create(
+        [SegmentMembership(segment_id=s, customer_id=c) for s, c in entered],
+        batch_size=5_000, ignore_conflicts=True,
+    )
+    if not record:
+        return []
+    changes = [
+        MembershipChange(segment_id=s, customer_id=c, direction=direction, at=now)
+        for direction, pairs in (("entered", entered), ("left", left))
+        for s, c in sorted(pairs)
+    ]
+    return MembershipChange.objects.bulk_create(changes, batch_size=5_000)
+
+
+def refresh_all_live_segments(*, now: datetime | None = None) -> dict[int, tuple[int, int]]:
+    """Nightly: recompute every customer's features, then re-sync every live segment.
+
+    Time-relative features (recency, tenure) drift daily even without new orders.
+    """
+    from .conf import segmentation_settings
+    from .features.store import refresh_feature_table
+
+    now = now or timezone.now()
+    refresh_feature_table(now=now, keep=[], batch_size=segmentation_settings.FEATURE_BATCH_SIZE)
+    return {segment.pk: sync_segment(segment, now=now)
+            for segment in Segment.objects.targetable()}
