@@ -9,5 +9,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("crm.api.urls")),
+    path("api/", include("segmentation.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("campaigns.urls")),
 ]

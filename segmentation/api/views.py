@@ -1,0 +1,128 @@
+from django.db import transaction
+from django.http import HttpResponse
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from crm.api.serializers import CustomerSerializer
+
+from .. import services
+from ..exports import FILE_FORMATS, LANGUAGES, export_run, export_segments
+from ..models import Segment, Segmentation, SegmentationRun, SegmentKind
+from .serializers import (
+    ManualSegmentSerializer,
+    SegmentationRunSerializer,
+    SegmentationSerializer,
+    SegmentSerializer,
+)
+
+EXPORT_PARAMETERS = [
+    OpenApiParameter("format", OpenApiTypes.STR, enum=FILE_FORMATS, default="json"),
+    OpenApiParameter("lang", OpenApiTypes.STR, enum=LANGUAGES, default="en"),
+]
+
+
+class ExportFormatMixin:
+    """``?format=`` names the export format on the rules actions, not a DRF renderer."""
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=force or self.action == "rules")
+
+
+def export_response(request, render) -> HttpResponse:
+    fmt = request.query_params.get("format", "json")
+    lang = request.query_params.get("lang", "en")
+    if fmt not in FILE_FORMATS:
+        raise ValidationError({"format": [f"Use one of {', '.join(FILE_FORMATS)}."]})
+    if lang not in LANGUAGES:
+        raise ValidationError({"lang": [f"Use one of {', '.join(LANGUAGES)}."]})
+    exported = render(fmt, lang)
+    return HttpResponse(exported.content, content_type=exported.content_type)
+
+
+class SegmentationViewSet(viewsets.ModelViewSet):
+    queryset = Segmentation.objects.all()
+    serializer_class = SegmentationSerializer
+
+    @extend_schema(request=None, responses={202: SegmentationRunSerializer})
+    @action(detail=True, methods=["post"])
+    def run(self, request, pk=None):
+        """Start a run; poll the returned URL until its status is succeeded or failed."""
+        with transaction.atomic():
+            run = services.start_run(segmentation=self.get_object())
+        url = request.build_absolute_uri(reverse("segmentationrun-detail", args=[run.pk]))
+        return Response(SegmentationRunSerializer(run).data, status=status.HTTP_202_ACCEPTED,
+                        headers={"Location": url})
+
+
+class SegmentationRunViewSet(ExportFormatMixin, viewsets.ReadOnlyModelViewSet):
+    queryset = SegmentationRun.objects.select_related("segmentation").prefetch_related("segments")
+    serializer_class = SegmentationRunSerializer
+
+    @extend_schema(request=None, responses={200: SegmentationRunSerializer})
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        try:
+            run = services.publish_run(run=self.get_object())
+        except ValueError as error:
+            raise ValidationError({"status": [str(error)]}) from None
+        return Response(SegmentationRunSerializer(run).data)
+
+    @extend_schema(parameters=EXPORT_PARAMETERS, responses={200: OpenApiTypes.STR})
+    @action(detail=True, methods=["get"])
+    def rules(self, request, pk=None):
+        run = self.get_object()
+        return export_response(request, lambda fmt, lang: export_run(run, fmt, lang=lang))
+
+
+class SegmentViewSet(ExportFormatMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+                     viewsets.ReadOnlyModelViewSet):
+    """Segments found by runs (read-only) and hand-written ones (create and edit)."""
+
+    queryset = Segment.objects.select_related("run").order_by("pk")
+    serializer_class = SegmentSerializer
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return ManualSegmentSerializer
+        return SegmentSerializer
+
+    @extend_schema(request=ManualSegmentSerializer, responses={201: SegmentSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = ManualSegmentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("rule_format")
+        segment = services.save_manual_segment(**data)
+        return Response(SegmentSerializer(segment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ManualSegmentSerializer, responses={200: SegmentSerializer})
+    def update(self, request, *args, **kwargs):
+        segment = self.get_object()
+        if segment.kind != SegmentKind.MANUAL:
+            raise ValidationError({"kind": ["Found segments come from runs; edit a run instead."]})
+        serializer = ManualSegmentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("rule_format")
+        segment = services.save_manual_segment(segment=segment, **data)
+        return Response(SegmentSerializer(segment).data)
+
+    @extend_schema(parameters=EXPORT_PARAMETERS, responses={200: OpenApiTypes.STR})
+    @action(detail=True, methods=["get"])
+    def rules(self, request, pk=None):
+        """The segment's rule as text, json, jsonlogic or sql."""
+        segment = self.get_object()
+        return export_response(request,
+                               lambda fmt, lang: export_segments([segment], fmt, lang=lang))
+
+    @extend_schema(responses={200: CustomerSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def members(self, request, pk=None):
+        """The segment's customers, paged."""
+        page = self.paginate_queryset(self.get_object().members().order_by("pk"))
+        return self.get_paginated_response(CustomerSerializer(page, many=True).data)
