@@ -1,14 +1,43 @@
-"""Admin for segmentations, runs and segments (declarative; actions call services)."""
+"""Admin for segmentations, runs and segments (declarative; actions and forms call services)."""
 
+import json
+
+from django import forms
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from . import services
+from .exports import FILE_FORMATS, LANGUAGES, export_run, export_segments
 from .features import registry
-from .models import Segment, Segmentation, SegmentationRun
-from .rules import Rule, render_text
+from .models import MembershipChange, Segment, Segmentation, SegmentationRun, SegmentKind
+from .rules import Rule, RuleError, render_text
+
+
+def user_language() -> str:
+    return "zh" if (get_language() or "").startswith("zh") else "en"
+
+
+def render_segment_rule(segment: Segment) -> str:
+    return render_text(Rule.from_dict(segment.rule), registry.catalog(), lang=user_language())
+
+
+def download_links(url_name: str, pk: int):
+    """Links to download the rules in every format."""
+    return format_html_join(
+        " · ", '<a href="{}?lang={}" download>{}</a>',
+        ((reverse(url_name, args=[pk, fmt]), user_language(), fmt) for fmt in FILE_FORMATS),
+    )
+
+
+def download(exported, filename: str) -> HttpResponse:
+    response = HttpResponse(exported.content, content_type=exported.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{exported.extension}"'
+    return response
 
 
 @admin.register(Segmentation)
@@ -45,11 +74,6 @@ class SegmentInline(admin.TabularInline):
         return False
 
 
-def render_segment_rule(segment: Segment) -> str:
-    lang = "zh" if (get_language() or "").startswith("zh") else "en"
-    return render_text(Rule.from_dict(segment.rule), registry.catalog(), lang=lang)
-
-
 @admin.register(SegmentationRun)
 class SegmentationRunAdmin(admin.ModelAdmin):
     list_display = ["__str__", "status", "progress_display", "customer_count",
@@ -57,10 +81,28 @@ class SegmentationRunAdmin(admin.ModelAdmin):
     list_filter = ["status", "is_published", "segmentation"]
     readonly_fields = ["segmentation", "status", "stage", "progress", "error", "as_of",
                        "customer_count", "feature_names", "metrics", "timings", "is_published",
-                       "published_at", "created_at", "started_at", "finished_at"]
+                       "published_at", "created_at", "started_at", "finished_at", "downloads"]
     exclude = ["model"]
     inlines = [SegmentInline]
     actions = ["publish", "requeue"]
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/rules/<str:fmt>/", self.admin_site.admin_view(self.rules_view),
+                 name="segmentation_segmentationrun_rules"),
+            *super().get_urls(),
+        ]
+
+    def rules_view(self, request, pk: int, fmt: str):
+        run = get_object_or_404(SegmentationRun, pk=pk)
+        if not self.has_view_permission(request, run) or fmt not in FILE_FORMATS:
+            raise Http404
+        lang = request.GET.get("lang", "en") if request.GET.get("lang") in LANGUAGES else "en"
+        return download(export_run(run, fmt, lang=lang), f"run-{run.pk}-rules")
+
+    @admin.display(description=_("download rules"))
+    def downloads(self, run: SegmentationRun):
+        return download_links("admin:segmentation_segmentationrun_rules", run.pk)
 
     @admin.display(description=_("progress"))
     def progress_display(self, run: SegmentationRun) -> str:
@@ -83,18 +125,105 @@ class SegmentationRunAdmin(admin.ModelAdmin):
         return False
 
 
+class ManualSegmentForm(forms.ModelForm):
+    """A hand-written segment: the rule as the stored JSON form or as JsonLogic."""
+
+    rule_format = forms.ChoiceField(
+        label=_("rule format"), choices=[("json", "JSON"), ("jsonlogic", "JsonLogic")]
+    )
+    rule_document = forms.CharField(
+        label=_("rule"), widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
+        help_text=_('e.g. {"version": 1, "any": [{"all": [{"feature": "frequency", '
+                    '"op": ">=", "value": 3}]}]} or JsonLogic {">=": [{"var": "frequency"}, 3]}'),
+    )
+
+    class Meta:
+        model = Segment
+        fields = ["name", "name_zh", "description", "description_zh"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.rule:
+            self.fields["rule_format"].initial = "json"
+            self.fields["rule_document"].initial = json.dumps(self.instance.rule, indent=2)
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            document = json.loads(cleaned.get("rule_document") or "")
+            cleaned["parsed_rule"] = services.parse_rule_document(
+                document, cleaned.get("rule_format", "json"))
+        except json.JSONDecodeError as error:
+            self.add_error("rule_document", _("Not JSON: %(error)s") % {"error": error})
+        except RuleError as error:
+            self.add_error("rule_document", str(error))
+        return cleaned
+
+
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
-    list_display = ["name", "run", "size", "share"]
-    list_filter = ["run__segmentation", "run__is_published"]
+    list_display = ["name", "kind", "run", "size", "share"]
+    list_filter = ["kind", "run__segmentation", "run__is_published"]
     search_fields = ["name", "name_zh"]
-    readonly_fields = ["run", "index", "size", "share", "rule_text", "rule", "profile"]
-    fields = ["run", "index", "name", "name_zh", "description", "description_zh",
-              "size", "share", "rule_text", "rule", "profile"]
+    readonly_fields = ["kind", "run", "index", "size", "share", "rule_text", "rule", "profile",
+                       "previous", "downloads"]
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/rules/<str:fmt>/", self.admin_site.admin_view(self.rules_view),
+                 name="segmentation_segment_rules"),
+            *super().get_urls(),
+        ]
+
+    def rules_view(self, request, pk: int, fmt: str):
+        segment = get_object_or_404(Segment, pk=pk)
+        if not self.has_view_permission(request, segment) or fmt not in FILE_FORMATS:
+            raise Http404
+        lang = request.GET.get("lang", "en") if request.GET.get("lang") in LANGUAGES else "en"
+        return download(export_segments([segment], fmt, lang=lang), f"segment-{segment.pk}-rule")
+
+    def is_manual(self, obj) -> bool:
+        return obj is None or obj.kind == SegmentKind.MANUAL
+
+    def get_form(self, request, obj=None, **kwargs):
+        if self.is_manual(obj):
+            kwargs["form"] = ManualSegmentForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if self.is_manual(obj):
+            shown = ["name", "name_zh", "description", "description_zh", "rule_format",
+                     "rule_document"]
+            return shown + (["size", "rule_text", "downloads"] if obj else [])
+        return ["run", "index", "name", "name_zh", "description", "description_zh", "size",
+                "share", "rule_text", "downloads", "rule", "profile", "previous"]
+
+    def save_model(self, request, obj, form, change):
+        segment = services.save_manual_segment(
+            name=obj.name, name_zh=obj.name_zh, description=obj.description,
+            rule=form.cleaned_data["parsed_rule"], segment=obj if change else None,
+        )
+        form.instance = segment
+        obj.pk = segment.pk
 
     @admin.display(description=_("rule"))
     def rule_text(self, segment: Segment) -> str:
         return render_segment_rule(segment)
 
+    @admin.display(description=_("download rule"))
+    def downloads(self, segment: Segment):
+        return download_links("admin:segmentation_segment_rules", segment.pk)
+
+
+@admin.register(MembershipChange)
+class MembershipChangeAdmin(admin.ModelAdmin):
+    list_display = ["at", "customer", "direction", "segment"]
+    list_filter = ["direction", "segment"]
+    raw_id_fields = ["customer", "segment"]
+    date_hierarchy = "at"
+
     def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -1,0 +1,61 @@
+"""The segmentation admin: hand-written segments, rule downloads, run pages."""
+
+import json
+
+import pytest
+from django.contrib.auth.models import User
+
+from segmentation.features.store import refresh_feature_table
+from segmentation.models import Segment, Segmentation, SegmentationRun
+from segmentation.services import execute_run
+
+from .conftest import NOW
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(User.objects.create_superuser("boss", "b@example.com", "pw"))
+    return client
+
+
+def add_segment(client, rule, fmt="json"):
+    return client.post("/admin/segmentation/segment/add/", {
+        "name": "Frequent", "name_zh": "", "description": "", "description_zh": "",
+        "rule_format": fmt, "rule_document": json.dumps(rule),
+    })
+
+
+def test_a_bad_rule_is_refused_on_the_form(admin_client, db):
+    response = add_segment(admin_client, {"version": 1, "any": [{"all": [
+        {"feature": "spend", "op": ">", "value": 1}]}]})
+    assert response.status_code == 200
+    assert "unknown feature &#x27;spend&#x27;" in response.content.decode()
+    assert not Segment.objects.exists()
+
+
+def test_a_hand_written_segment_is_saved_with_its_members(admin_client, shop):
+    refresh_feature_table(now=NOW)
+    response = add_segment(admin_client, {">=": [{"var": "frequency"}, 10]}, "jsonlogic")
+    assert response.status_code == 302
+    segment = Segment.objects.get()
+    assert segment.kind == "manual" and segment.size > 0
+    page = admin_client.get(f"/admin/segmentation/segment/{segment.pk}/change/").content.decode()
+    assert "orders at least 10" in page
+
+
+def test_run_page_and_rule_downloads(admin_client, shop):
+    run = SegmentationRun.objects.create(
+        segmentation=Segmentation.objects.create(name="adm", n_clusters=3))
+    run = execute_run(run_id=run.pk, now=NOW)
+    page = admin_client.get(f"/admin/segmentation/segmentationrun/{run.pk}/change/")
+    assert page.status_code == 200
+    for segment in run.segments.all():
+        assert segment.name in page.content.decode()
+    for fmt in ("text", "json", "jsonlogic", "sql"):
+        response = admin_client.get(f"/admin/segmentation/segmentationrun/{run.pk}/rules/{fmt}/")
+        assert response.status_code == 200
+        assert "attachment" in response["Content-Disposition"]
+    assert admin_client.get(
+        f"/admin/segmentation/segmentationrun/{run.pk}/rules/yaml/").status_code == 404
