@@ -1,21 +1,26 @@
-"""The one adapter from the ORM to a feature DataFrame.
+"""The one adapter from the ORM to the feature table.
 
-Every source is one set-based query per batch of customers (a GROUP BY over
-orders or events, plain columns for customers); the batches are merged with
-pandas, defaults and fallbacks applied column-wise. No Python loop over customers.
+Each source is one set-based query per batch of customers, built by the ORM (a
+GROUP BY over orders or events, plain columns for customers). They are joined
+in one SELECT, with defaults and fallbacks as COALESCE, so the database can
+either return the rows (``compute_features``) or write them straight into the
+feature table (``insert_features``) without a round trip through Python.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 from django.db import connection
-from django.db.models import Max, Min, QuerySet
+from django.db.models import QuerySet
 
 from .registry import CUSTOMERS, EVENTS, ORDERS, Feature, FeatureRegistry, registry
+
+ALIASES = {CUSTOMERS: "c", ORDERS: "o", EVENTS: "e"}
 
 
 def _source_queryset(source: str) -> QuerySet:
@@ -28,64 +33,78 @@ def _source_queryset(source: str) -> QuerySet:
     return Event.objects.order_by()
 
 
-def _fetch(queryset: QuerySet, columns: list[str]) -> pd.DataFrame:
-    """Run a queryset's SQL with a plain cursor: no model instances, no per-row dicts."""
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    frame = pd.DataFrame.from_records(rows, columns=columns)
-    if frame.empty:
-        return frame.set_index(columns[0])
-    return frame.set_index(columns[0]).apply(pd.to_numeric, errors="coerce")
-
-
-def _query_source(
-    source: str, features: list[Feature], now: datetime, id_filter: dict
-) -> pd.DataFrame:
-    names = [feature.name for feature in features]
+def _source_sql(source: str, features: list[Feature], now: datetime,
+                id_filter: dict) -> tuple[str, tuple]:
+    """The ORM's SQL for one source: its key column is ``customer_id``."""
     annotations = {feature.name: feature.expression(now) for feature in features}
     if source == CUSTOMERS:
         queryset = (
             _source_queryset(source).filter(**{f"pk{k}": v for k, v in id_filter.items()})
-            .annotate(**annotations).values_list("pk", *names)
+            .annotate(customer_id=_pk(), **annotations)
+            .values_list("customer_id", *annotations)
         )
     else:
         queryset = (
             _source_queryset(source)
             .filter(**{f"customer_id{k}": v for k, v in id_filter.items()})
-            .values("customer_id").annotate(**annotations).values_list("customer_id", *names)
+            .values("customer_id").annotate(**annotations)
+            .values_list("customer_id", *annotations)
         )
-    return _fetch(queryset, ["customer_id", *names])
+    return queryset.query.sql_with_params()
 
 
-def compute_batch(
-    *, now: datetime, id_filter: dict, features: list[Feature]
-) -> pd.DataFrame:
-    """Features of the customers selected by ``id_filter`` (lookups on the customer id)."""
-    by_source: dict[str, list[Feature]] = {}
+def _pk():
+    from django.db.models import F
+
+    return F("pk")
+
+
+@dataclass(frozen=True)
+class FeatureSelect:
+    sql: str
+    params: tuple
+    names: list[str]
+
+
+def _float(sql: str) -> str:
+    kind = "double precision" if connection.vendor == "postgresql" else "REAL"
+    return f"CAST({sql} AS {kind})"
+
+
+def feature_select(*, now: datetime, id_filter: dict,
+                   features: list[Feature]) -> FeatureSelect:
+    """One SELECT of ``customer_id`` and each feature, defaults and fallbacks applied."""
+    qn = connection.ops.quote_name
+    by_source: dict[str, list[Feature]] = {CUSTOMERS: []}
     for feature in features:
         by_source.setdefault(feature.source, []).append(feature)
-    # The customers query fixes the index, so customers without orders are kept.
-    customers = _query_source(CUSTOMERS, by_source.get(CUSTOMERS, []), now, id_filter)
-    frame = customers
-    for source in (ORDERS, EVENTS):
-        if source in by_source:
-            part = _query_source(source, by_source[source], now, id_filter)
-            frame = frame.join(part, how="left")
-    for feature in features:
-        column = frame[feature.name].astype("float64")
+    params: list = []
+    parts = []
+    for source, members in by_source.items():
+        sql, source_params = _source_sql(source, members, now, id_filter)
+        alias = ALIASES[source]
+        join = "" if source == CUSTOMERS else (
+            f"LEFT JOIN ({sql}) {alias} ON {alias}.{qn('customer_id')} = c.{qn('customer_id')}")
+        parts.append((source, sql, join))
+        params.extend(source_params)
+    columns: dict[str, str] = {}
+    for feature in features:  # fallbacks come first (see with_fallbacks)
+        value = _float(f"{ALIASES[feature.source]}.{qn(feature.name)}")
         if feature.default is not None:
-            column = column.fillna(feature.default)
+            value = f"COALESCE({value}, {float(feature.default)!r})"
         if feature.fallback is not None:
-            column = column.fillna(frame[feature.fallback].astype("float64"))
-        frame[feature.name] = column
-    frame.index.name = "customer_id"
-    return frame[[feature.name for feature in features]].sort_index()
+            value = f"COALESCE({value}, {columns[feature.fallback]})"
+        columns[feature.name] = value
+    select = ", ".join(f"{sql} AS {qn(name)}" for name, sql in columns.items())
+    customers_sql = parts[0][1]
+    joins = " ".join(join for _, _, join in parts[1:])
+    sql = (f"SELECT c.{qn('customer_id')} AS {qn('customer_id')}, {select} "
+           f"FROM ({customers_sql}) c {joins}")
+    return FeatureSelect(sql=sql, params=tuple(params), names=list(columns))
 
 
-def _with_fallbacks(names: Sequence[str], features: FeatureRegistry) -> list[Feature]:
-    """The features asked for, plus the ones their fallbacks need (computed first)."""
+def with_fallbacks(names: Sequence[str], features: FeatureRegistry = registry) -> list[Feature]:
+    """The features asked for, plus the ones their fallbacks need (placed first)."""
     wanted: list[str] = []
     for name in names:
         fallback = features[name].fallback
@@ -96,27 +115,26 @@ def _with_fallbacks(names: Sequence[str], features: FeatureRegistry) -> list[Fea
     return [features[name] for name in wanted]
 
 
-def iter_feature_batches(
-    *,
-    now: datetime,
-    names: Sequence[str] | None = None,
-    batch_size: int = 100_000,
-    features: FeatureRegistry = registry,
-) -> Iterator[pd.DataFrame]:
-    """Yield the feature table in batches of customer-id ranges (bounded memory)."""
+def id_ranges(batch_size: int) -> list[dict]:
+    """Customer-id ranges of at most ``batch_size`` ids, as lookups."""
+    from django.db.models import Max, Min
+
     from crm.models import Customer
 
-    names = list(names) if names is not None else features.names()
-    chosen = _with_fallbacks(names, features)
     bounds = Customer.objects.aggregate(low=Min("pk"), high=Max("pk"))
     if bounds["low"] is None:
-        return
-    for start in range(bounds["low"], bounds["high"] + 1, batch_size):
-        batch = compute_batch(
-            now=now, id_filter={"__gte": start, "__lt": start + batch_size}, features=chosen
-        )
-        if not batch.empty:
-            yield batch[names]
+        return []
+    return [{"__gte": start, "__lt": start + batch_size}
+            for start in range(bounds["low"], bounds["high"] + 1, batch_size)]
+
+
+def _read(select: FeatureSelect) -> pd.DataFrame:
+    with connection.cursor() as cursor:
+        cursor.execute(select.sql, select.params)
+        rows = cursor.fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=["customer_id", *select.names])
+    frame = frame.set_index("customer_id").astype(np.float64)
+    return frame.sort_index()
 
 
 def compute_features(
@@ -127,14 +145,12 @@ def compute_features(
     batch_size: int = 100_000,
     features: FeatureRegistry = registry,
 ) -> pd.DataFrame:
-    """The whole feature table (index: customer id), or only ``customer_ids``'s rows."""
+    """The feature table (index: customer id) computed now, without storing it."""
     names = list(names) if names is not None else features.names()
-    if customer_ids is not None:
-        chosen = _with_fallbacks(names, features)
-        frame = compute_batch(now=now, id_filter={"__in": list(customer_ids)}, features=chosen)
-        return frame[names]
-    batches = list(iter_feature_batches(now=now, names=names, batch_size=batch_size,
-                                        features=features))
-    if not batches:
-        return pd.DataFrame(columns=names, index=pd.Index([], name="customer_id"), dtype=np.float64)
-    return pd.concat(batches)
+    chosen = with_fallbacks(names, features)
+    filters = [{"__in": list(customer_ids)}] if customer_ids is not None else id_ranges(batch_size)
+    frames = [_read(feature_select(now=now, id_filter=f, features=chosen)) for f in filters]
+    if not frames:
+        return pd.DataFrame(columns=names, index=pd.Index([], name="customer_id"),
+                            dtype=np.float64)
+    return pd.concat(frames)[names]
