@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
+from sklearn.decomposition import PCA
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
 from ..rules.catalog import FeatureInfo
@@ -182,6 +183,8 @@ def run_pipeline(
             "algorithm": strategy.name,
             "k": k,
             "fidelity": fidelity(labels, cluster_labels),
+            "fidelity_before_rounding": explained.fidelity_before_rounding,
+            "rounding_changed_share": explained.rounding_changed_share,
             "price_of_explainability": price_of_explainability(X, labels, cluster_labels),
             "silhouette_clusters": sample_scores(X[sample], cluster_labels[sample], rs)[
                 "silhouette"
@@ -198,6 +201,8 @@ def run_pipeline(
             "sizes": sizes.tolist(),
             "cluster_sizes": np.bincount(cluster_labels, minlength=k).tolist(),
             "unassigned": int((labels < 0).sum()),
+            "confusion": confusion(labels, cluster_labels, k),
+            "map": customer_map(X, labels, sample[:MAP_POINTS], rs),
             "notes": notes,
         }
     model = SegmentModel(
@@ -216,6 +221,32 @@ def run_pipeline(
         timings=dict(stages.timings),
         model=model,
     )
+
+
+MAP_POINTS = 1_500
+
+
+def confusion(rule_labels: np.ndarray, cluster_labels: np.ndarray, k: int) -> list[list[int]]:
+    """``[i][j]``: customers the rules put in segment i and the clustering in cluster j."""
+    matrix = np.zeros((k, k), dtype=np.int64)
+    keep = rule_labels >= 0
+    np.add.at(matrix, (rule_labels[keep], cluster_labels[keep]), 1)
+    return matrix.tolist()
+
+
+def customer_map(X: np.ndarray, labels: np.ndarray, sample: np.ndarray,
+                 random_state: int) -> dict[str, list]:
+    """A 2-D picture of the scaled customers (PCA of a sample), coloured by segment."""
+    if X.shape[1] < 2 or len(sample) < 3:
+        return {"x": [], "y": [], "segment": [], "explained": []}
+    pca = PCA(n_components=2, random_state=random_state).fit(X[sample])
+    points = pca.transform(X[sample])
+    return {
+        "x": np.round(points[:, 0], 3).tolist(),
+        "y": np.round(points[:, 1], 3).tolist(),
+        "segment": labels[sample].tolist(),
+        "explained": np.round(pca.explained_variance_ratio_, 3).tolist(),
+    }
 
 
 def _full_scores(X: np.ndarray, labels: np.ndarray) -> dict[str, float | None]:
