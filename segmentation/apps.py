@@ -14,3 +14,4 @@ class SegmentationConfig(AppConfig):
 
         if "recency_days" not in registry:
             register_builtin_features(registry)
+        from . import querying  # noqa: F401  (registers the "q" export format)

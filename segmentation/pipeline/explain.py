@@ -1,8 +1,14 @@
 """The explain stage: from a clustering to one rule per segment.
 
 Fits the threshold tree (:mod:`.treefit`) on a sample of at most
-:data:`EXPLAIN_MAX_ROWS` rows, rounds thresholds (:mod:`.rulebuild`), turns
-leaves into rules and assigns every customer by the rules. A segment whose
+:data:`EXPLAIN_MAX_ROWS` rows, moves thresholds to nice numbers inside their
+data gaps (:mod:`.rulebuild`, no row moves), turns leaves into rules, rounds
+the thresholds further to readable values while at most
+:data:`ROUNDING_MAX_CHANGED_SHARE` of the sample changes segment and the price
+of explainability rises by at most :data:`ROUNDING_MAX_PRICE_INCREASE`
+(:func:`segmentation.rules.round_thresholds`), and assigns every customer by
+the rules. The fidelity before that rounding and the share of customers it
+moved are kept for the run's metrics. A segment whose
 rule selects fewer than ``min_segment_share`` of customers is merged into
 the nearest cluster and the tree refitted, so k may end lower (noted).
 """
@@ -17,17 +23,25 @@ import pandas as pd
 
 from ..rules.ast import Rule
 from ..rules.catalog import FeatureInfo
+from ..rules.rounding import RoundingReport
+from ..rules.rounding import round_thresholds as round_rule_thresholds
+from ..rules.simplify import simplify
 from .cluster import group_means
 from .config import PipelineConfig
+from .metrics import fidelity, price_of_explainability
 from .preprocess import Prepared
 from .result import assign_segments
 from .rulebuild import round_thresholds, tree_rules
 from .treefit import fit_threshold_tree
 
-__all__ = ["EXPLAIN_MAX_ROWS", "Explained", "explain_clusters"]
+__all__ = ["EXPLAIN_MAX_ROWS", "ROUNDING_MAX_CHANGED_SHARE", "Explained", "explain_clusters"]
 
 #: Rows the tree is fitted on; everybody else is assigned by the rules.
 EXPLAIN_MAX_ROWS = 60_000
+#: Largest share of (sampled) customers whose segment threshold rounding may change.
+ROUNDING_MAX_CHANGED_SHARE = 0.005
+#: Largest rise of the price of explainability (on the sample) rounding may cause.
+ROUNDING_MAX_PRICE_INCREASE = 0.01
 
 
 @dataclass
@@ -42,6 +56,19 @@ class Explained:
     max_leaves: int
     rows: int
     notes: list[str] = field(default_factory=list)
+    fidelity_before_rounding: float | None = None
+    rounding_changed_share: float = 0.0
+    rounding: RoundingReport | None = None
+
+
+def _price_guard(X: np.ndarray, clusters: np.ndarray, exact: np.ndarray):
+    """Accept a rounding only while the price of explainability stays near the exact rules'."""
+    limit = price_of_explainability(X, exact, clusters) + ROUNDING_MAX_PRICE_INCREASE
+
+    def accept(labels: np.ndarray) -> bool:
+        return price_of_explainability(X, labels, clusters) <= limit
+
+    return accept
 
 
 def explain_clusters(
@@ -77,6 +104,7 @@ def explain_clusters(
     n = len(X)
     rows = np.sort(rng.choice(n, EXPLAIN_MAX_ROWS, replace=False)) if n > EXPLAIN_MAX_ROWS else None
     Xs, Zs = (X, Z) if rows is None else (X[rows], Z[rows])
+    clean_sample = clean if rows is None else clean.iloc[rows]
     notes: list[str] = []
     while True:
         k = len(centres)
@@ -93,7 +121,16 @@ def explain_clusters(
             random_state=config.random_state,
         )
         tree = round_thresholds(fit.tree, Zs, prepared.columns, catalog)
-        rules = tree_rules(tree, prepared.columns, k)
+        paths = tree_rules(tree, prepared.columns, k, simplified=False)
+        rules, rounding = round_rule_thresholds(
+            paths,
+            clean_sample,
+            max_changed_share=ROUNDING_MAX_CHANGED_SHARE,
+            reference_labels=ys,
+            catalog=catalog,
+            score=fidelity,
+            accept=_price_guard(Xs, ys, assign_segments(paths, clean_sample)),
+        )
         labels = assign_segments(rules, clean)
         sizes = np.bincount(labels[labels >= 0], minlength=k)
         small = np.flatnonzero(sizes < config.min_segment_share * n)
@@ -110,6 +147,14 @@ def explain_clusters(
             f"the rule of one segment selected under {config.min_segment_share:.0%} of "
             f"customers; its cluster was merged into the nearest: k is {k - 1}"
         )
+    exact_labels = assign_segments([simplify(p) for p in paths], clean)
+    fidelity_before = fidelity(exact_labels, cluster_labels)
+    changed = float((exact_labels != labels).mean()) if n else 0.0
+    if changed > 0:
+        notes.append(
+            f"thresholds rounded to readable values: {changed:.2%} of customers changed "
+            f"segment (fidelity {fidelity_before:.1%} before rounding)"
+        )
     order = np.argsort(-sizes, kind="stable")
     rank = np.empty(k, dtype=np.intp)
     rank[order] = np.arange(k)
@@ -124,4 +169,7 @@ def explain_clusters(
         max_leaves=max_leaves,
         rows=len(Xs),
         notes=notes,
+        fidelity_before_rounding=fidelity_before,
+        rounding_changed_share=changed,
+        rounding=rounding,
     )

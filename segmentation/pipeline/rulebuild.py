@@ -5,6 +5,8 @@ in the lower half of the gap to the next value at that node (``1188.3`` ->
 ``1200`` when the next value is ``1215``), so rounding moves none of the
 fitting rows. Then each leaf becomes an
 AND of conditions, each segment the OR of its leaves, simplified exactly.
+The explain stage then rounds further, within a budget of changed
+memberships, with :func:`segmentation.rules.round_thresholds`.
 """
 
 from __future__ import annotations
@@ -103,8 +105,10 @@ def _condition(column: SplitColumn, threshold: float, goes_left: bool) -> Condit
     return Condition(column.feature, "<=" if goes_left else ">", _number(threshold))
 
 
-def tree_rules(tree: ThresholdTree, columns: Sequence[SplitColumn], k: int) -> list[Rule]:
-    """Return one simplified rule per label ``0..k-1``: the OR of its leaves' paths.
+def tree_rules(
+    tree: ThresholdTree, columns: Sequence[SplitColumn], k: int, *, simplified: bool = True
+) -> list[Rule]:
+    """Return one rule per label ``0..k-1``: the OR of its leaves' paths.
 
     Parameters
     ----------
@@ -113,6 +117,10 @@ def tree_rules(tree: ThresholdTree, columns: Sequence[SplitColumn], k: int) -> l
         What each split column means.
     k : int
         Number of labels.
+    simplified : bool
+        False keeps every condition of every path (what
+        :func:`segmentation.rules.round_thresholds` wants, so that moving one
+        split's threshold moves it everywhere and the rules stay a partition).
 
     Returns
     -------
@@ -124,4 +132,5 @@ def tree_rules(tree: ThresholdTree, columns: Sequence[SplitColumn], k: int) -> l
     for leaf, path in tree.paths().items():
         conditions = tuple(_condition(columns[f], t, left) for f, t, left in path)
         clauses[tree.label[leaf]].append(Clause(conditions))
-    return [simplify(Rule(tuple(c))) for c in clauses]
+    rules = [Rule(tuple(c)) for c in clauses]
+    return [simplify(r) for r in rules] if simplified else rules

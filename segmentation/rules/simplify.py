@@ -132,14 +132,127 @@ def simplify_clause(clause: Clause) -> Clause | None:
     return Clause(tuple(merged))
 
 
+def _holds(cond: Condition, x: float | int | str) -> bool:
+    """Whether ``cond`` holds for one present value ``x``."""
+    if cond.op in ORDER_OPERATORS:
+        if _is_text(x):
+            return False
+        v = float(cond.value)
+        return {"<": x < v, "<=": x <= v, ">": x > v, ">=": x >= v}[cond.op]
+    hit = any(_is_text(x) == _is_text(v) and x == v for v in _values(cond))
+    return not hit if cond.op == "!=" else hit
+
+
+def _implied(conds: list[Condition], d: Condition) -> bool:
+    """Whether the conditions ``conds`` (on d's feature, merged) imply ``d``."""
+    finite = [c for c in conds if c.op in ("==", "in")]
+    if finite:
+        allowed = [v for v in _values(finite[0]) if all(_holds(c, v) for c in conds)]
+        return all(_holds(d, v) for v in allowed)
+    if d.op == "!=":
+        if any(c.op == "!=" and c.value == d.value for c in conds):
+            return True
+        if _is_text(d.value):
+            return False
+        return any(c.op in ORDER_OPERATORS and not _holds(c, d.value) for c in conds)
+    if d.op not in ORDER_OPERATORS:
+        return False
+    for c in conds:
+        if c.op not in ORDER_OPERATORS or (c.op in ("<", "<=")) != (d.op in ("<", "<=")):
+            continue
+        a, b = float(c.value), float(d.value)
+        lower = c.op in (">", ">=")
+        if (a > b if lower else a < b) or (a == b and (c.op in (">", "<") or d.op in (">=", "<="))):
+            return True
+    return False
+
+
+def _implies(a: Clause, b: Clause) -> bool:
+    """Whether clause ``a`` implies clause ``b`` (every row ``a`` selects, ``b`` does)."""
+    for d in b.conditions:
+        same = [c for c in a.conditions if c.feature == d.feature]
+        if d not in same and not (same and _implied(same, d)):
+            return False
+    return True
+
+
+def _bounds(conds: list[Condition]) -> tuple[Condition | None, Condition | None] | None:
+    """``(lower, upper)`` if ``conds`` are only order bounds, else None."""
+    if not conds or any(c.op not in ORDER_OPERATORS for c in conds):
+        return None
+    lows = [c for c in conds if c.op in (">", ">=")]
+    highs = [c for c in conds if c.op in ("<", "<=")]
+    if len(lows) > 1 or len(highs) > 1:
+        return None
+    return (lows[0] if lows else None, highs[0] if highs else None)
+
+
+def _looser(a: Condition | None, b: Condition | None) -> Condition | None:
+    if a is None or b is None:
+        return None
+    if float(a.value) != float(b.value):
+        lower = a.op in (">", ">=")
+        return a if (float(a.value) < float(b.value)) == lower else b
+    return a if a.op in (">=", "<=") else b
+
+
+def _gap(upper: Condition | None, lower: Condition | None) -> bool:
+    """Whether values between ``upper`` (of one range) and ``lower`` (of another) are left out."""
+    if upper is None or lower is None:
+        return False
+    u, lo = float(upper.value), float(lower.value)
+    return u < lo or (u == lo and upper.op == "<" and lower.op == ">")
+
+
+def _merge_ranges(a: Clause, b: Clause) -> Clause | None:
+    """``a OR b`` as one clause when they differ only by touching ranges of one feature."""
+    features = {c.feature for c in a.conditions} | {c.feature for c in b.conditions}
+    for f in features:
+        rest_a = [c for c in a.conditions if c.feature != f]
+        if frozenset(rest_a) != frozenset(c for c in b.conditions if c.feature != f):
+            continue
+        ra = _bounds([c for c in a.conditions if c.feature == f])
+        rb = _bounds([c for c in b.conditions if c.feature == f])
+        if ra is None or rb is None or _gap(ra[1], rb[0]) or _gap(rb[1], ra[0]):
+            return None
+        low, high = _looser(ra[0], rb[0]), _looser(ra[1], rb[1])
+        if low is None and high is None:
+            return None  # "f is not missing": no condition says that
+        return Clause(tuple(rest_a) + tuple(c for c in (low, high) if c is not None))
+    return None
+
+
+#: Range merging is quadratic per merge; past this many clauses it is skipped.
+MERGE_MAX_CLAUSES = 64
+
+
+def _merge_all(clauses: list[Clause]) -> list[Clause]:
+    merged = len(clauses) <= MERGE_MAX_CLAUSES
+    while merged:
+        merged = False
+        for i in range(len(clauses)):
+            for j in range(i + 1, len(clauses)):
+                union = _merge_ranges(clauses[i], clauses[j])
+                if union is not None:
+                    clauses = [*clauses[:i], union, *clauses[i + 1 : j], *clauses[j + 1 :]]
+                    merged = True
+                    break
+            if merged:
+                break
+    return clauses
+
+
 def simplify(rule: Rule) -> Rule:
     """Return an equivalent, shorter rule.
 
     Within each clause, conditions on the same feature merge into the tightest
     bounds (``x > 3 AND x > 5`` -> ``x > 5``; ``x <= 10 AND x < 10`` ->
     ``x < 10``); impossible clauses (``x > 5 AND x < 3``) are dropped, and so are
-    duplicate clauses and clauses that contain all conditions of another
-    clause. The result selects exactly the same rows.
+    duplicate clauses and clauses that imply another clause (``x > 5 OR x > 3``
+    -> ``x > 3``). Clauses that differ only by touching or overlapping ranges of
+    one feature merge (``x <= 5 AND y == 1 OR 5 < x <= 9 AND y == 1`` ->
+    ``x <= 9 AND y == 1``). The result selects exactly the same rows, missing
+    values included: a feature that had a condition keeps one.
 
     Parameters
     ----------
@@ -150,20 +263,17 @@ def simplify(rule: Rule) -> Rule:
     Rule
     """
     clauses: list[Clause] = []
-    seen: set[frozenset[Condition]] = set()
     for clause in rule.clauses:
         simple = simplify_clause(clause)
-        if simple is None:
-            continue
-        key = frozenset(simple.conditions)
-        if key in seen:
-            continue
-        seen.add(key)
-        clauses.append(simple)
-    keys = [frozenset(c.conditions) for c in clauses]
+        if simple is not None and simple not in clauses:
+            clauses.append(simple)
+    clauses = [c for c in (simplify_clause(c) for c in _merge_all(clauses)) if c is not None]
     kept = [
         clause
         for i, clause in enumerate(clauses)
-        if not any(j != i and keys[j] < keys[i] for j in range(len(clauses)))
+        if not any(
+            j != i and _implies(clause, other) and (j < i or not _implies(other, clause))
+            for j, other in enumerate(clauses)
+        )
     ]
     return Rule(tuple(kept))
