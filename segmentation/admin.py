@@ -15,6 +15,7 @@ from . import services
 from .exports import FILE_FORMATS, LANGUAGES, export_run, export_segments
 from .features import registry
 from .models import MembershipChange, Segment, Segmentation, SegmentationRun, SegmentKind
+from .review import review_urls
 from .rules import Rule, RuleError, render_text
 
 
@@ -77,7 +78,7 @@ class SegmentInline(admin.TabularInline):
 @admin.register(SegmentationRun)
 class SegmentationRunAdmin(admin.ModelAdmin):
     list_display = ["__str__", "status", "progress_display", "customer_count",
-                    "is_published", "created_at", "finished_at"]
+                    "is_published", "created_at", "finished_at", "review_link"]
     list_filter = ["status", "is_published", "segmentation"]
     readonly_fields = ["segmentation", "status", "stage", "progress", "error", "as_of",
                        "customer_count", "feature_names", "metrics", "timings", "is_published",
@@ -90,6 +91,7 @@ class SegmentationRunAdmin(admin.ModelAdmin):
         return [
             path("<int:pk>/rules/<str:fmt>/", self.admin_site.admin_view(self.rules_view),
                  name="segmentation_segmentationrun_rules"),
+            *review_urls(self),  # the review page, its progress JSON, publish and requeue
             *super().get_urls(),
         ]
 
@@ -103,6 +105,11 @@ class SegmentationRunAdmin(admin.ModelAdmin):
     @admin.display(description=_("download rules"))
     def downloads(self, run: SegmentationRun):
         return download_links("admin:segmentation_segmentationrun_rules", run.pk)
+
+    @admin.display(description=_("review"))
+    def review_link(self, run: SegmentationRun):
+        url = reverse("admin:segmentation_segmentationrun_review", args=[run.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Review"))
 
     @admin.display(description=_("progress"))
     def progress_display(self, run: SegmentationRun) -> str:

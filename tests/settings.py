@@ -13,7 +13,8 @@ SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A worker started by a test may send over real SMTP (tests/campaigns): TEST_EMAIL_BACKEND.
+EMAIL_BACKEND = os.environ.get("TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 # Unit tests run tasks in-process; tests/integration starts a real worker.
 CELERY_TASK_ALWAYS_EAGER = True
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F405
@@ -29,4 +30,7 @@ CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not memory, so a worker process started by a test sees the same data.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-rulecast.sqlite3")}  # noqa: F405
+    # Per process, so two test runs on one machine do not share it.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(BASE_DIR / f"test-rulecast-{os.getpid()}.sqlite3")  # noqa: F405
+    }
