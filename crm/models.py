@@ -157,7 +157,9 @@ class Event(models.Model):
     external_id = models.CharField(
         _("external id"), max_length=128, unique=True, null=True, blank=True
     )
-    event_type = models.CharField(_("type"), max_length=50, help_text=_("e.g. session, page_view, cart_add"))
+    event_type = models.CharField(
+        _("type"), max_length=50, help_text=_("e.g. session, page_view, cart_add")
+    )
     occurred_at = models.DateTimeField(_("time"))
     properties = models.JSONField(_("properties"), default=dict, blank=True)
 
@@ -178,7 +180,9 @@ class Event(models.Model):
 class ImportKind(models.TextChoices):
     CUSTOMERS = "customers", _("Customers")
     ORDERS = "orders", _("Orders")
-    CUSTOMERS_AND_ORDERS = "customers_and_orders", _("Customers and their orders (one row per order)")
+    CUSTOMERS_AND_ORDERS = (
+        "customers_and_orders", _("Customers and their orders (one row per order)")
+    )
 
 
 class ColumnMapping(models.Model):
@@ -192,7 +196,9 @@ class ColumnMapping(models.Model):
     )
     values = models.JSONField(
         _("value mappings"), default=dict, blank=True,
-        help_text=_('Per field, file value to Rulecast value, e.g. {"status": {"Cancelled": "cancelled"}}.'),
+        help_text=_(
+            'Per field, file value to Rulecast value, e.g. {"status": {"Cancelled": "cancelled"}}.'
+        ),
     )
     date_format = models.CharField(
         _("date format"), max_length=50, blank=True,

@@ -1,0 +1,306 @@
+"""Which column of a file feeds which field: the catalogue of fields and the mapping.
+
+Field names a mapping (or a header) may use, by kind of import:
+
+* customers: ``external_id``, ``email``, ``name``, ``gender``, ``birth_date``, ``age``,
+  ``city``, ``country``, ``signed_up_at``, ``consent_status``, ``consent_source``,
+  ``consent_at``, ``unsubscribed_at``, ``attributes.<key>``;
+* orders: ``customer_external_id``, ``customer_email``, ``external_id``, ``placed_at``,
+  ``amount``, ``currency``, ``item_count``, ``category``, ``channel``, ``status``,
+  ``attributes.<key>``;
+* customers and orders (one row per order): the customer fields, the order fields
+  without the ``customer_`` ones, and ``order_external_id`` and ``order_attributes.<key>``
+  for the order's own id and extra columns.
+
+A header matching a field name (case, spaces and dashes aside; also ``customer_id`` and
+``order_id``) needs no mapping; any other column goes to ``attributes`` (the customer's
+for a customers file, else the order's) under its header in snake case.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..models import ColumnMapping, ImportKind
+from .reading import ImportFileError
+
+CUSTOMER_FIELDS: dict[str, str] = {  # field -> value type
+    "external_id": "id", "email": "email", "name": "text", "gender": "gender",
+    "birth_date": "date", "age": "age", "city": "text", "country": "text",
+    "signed_up_at": "datetime", "consent_status": "consent", "consent_source": "text",
+    "consent_at": "datetime", "unsubscribed_at": "datetime",
+}
+ORDER_FIELDS: dict[str, str] = {
+    "customer_external_id": "id", "customer_email": "email", "external_id": "id",
+    "placed_at": "datetime", "amount": "money", "currency": "currency",
+    "item_count": "count", "category": "text", "channel": "text", "status": "status",
+}
+ATTRIBUTES = "attributes"
+# Common headers for our fields (after lower-casing and replacing spaces by underscores).
+HEADER_ALIASES = {
+    "e_mail": "email", "email_address": "email",
+    "customer_id": "customer_external_id", "order_id": "order_external_id",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a column's values go: a field of the customer or the order, or an attribute."""
+
+    entity: str  # "customer" or "order"
+    field: str  # a field of CUSTOMER_FIELDS / ORDER_FIELDS, or ATTRIBUTES
+    key: str = ""  # the attribute's key
+
+    @property
+    def value_type(self) -> str:
+        if self.field == ATTRIBUTES:
+            return "attribute"
+        return (CUSTOMER_FIELDS if self.entity == "customer" else ORDER_FIELDS)[self.field]
+
+
+def _field_names(kind: str) -> tuple[dict[str, Target], dict[str, str]]:
+    """Names usable in a mapping for ``kind``, and attribute prefixes to their entity."""
+    customer = {name: Target("customer", name) for name in CUSTOMER_FIELDS}
+    if kind == ImportKind.CUSTOMERS:
+        names = {
+            **customer,
+            "customer_external_id": customer["external_id"],
+            "customer_email": customer["email"],
+        }
+        return names, {"attributes.": "customer", "customer_attributes.": "customer"}
+    order = {name: Target("order", name) for name in ORDER_FIELDS}
+    if kind == ImportKind.ORDERS:
+        names = {**order, "order_external_id": order["external_id"]}
+        return names, {"attributes.": "order", "order_attributes.": "order"}
+    if kind == ImportKind.CUSTOMERS_AND_ORDERS:
+        names = {
+            **{k: v for k, v in order.items() if k not in ("external_id",)},
+            **customer,
+            "customer_external_id": customer["external_id"],
+            "customer_email": customer["email"],
+            "order_external_id": order["external_id"],
+        }
+        prefixes = {
+            "attributes.": "customer",
+            "customer_attributes.": "customer",
+            "order_attributes.": "order",
+        }
+        return names, prefixes
+    raise ImportFileError(f"unknown kind of import {kind!r}")
+
+
+def resolve_field(name: str, kind: str) -> Target | None:
+    """The target a mapping's field name stands for in an import of ``kind``."""
+    names, prefixes = _field_names(kind)
+    name = name.strip()
+    if name in names:
+        return names[name]
+    for prefix, entity in prefixes.items():
+        if name.startswith(prefix) and name[len(prefix):].strip():
+            return Target(entity, ATTRIBUTES, name[len(prefix):].strip())
+    return None
+
+
+def field_names(kind: str) -> list[str]:
+    """The field names a mapping may use for ``kind`` (attributes aside)."""
+    return sorted(_field_names(kind)[0])
+
+
+def attribute_key(header: str) -> str:
+    """An attribute key from a header: lower case, words joined by underscores."""
+    return re.sub(r"\W+", "_", header.strip().casefold()).strip("_") or "column"
+
+
+def _normalize_header(header: str) -> str:
+    name = re.sub(r"[\s\-]+", "_", header.strip().casefold())
+    return HEADER_ALIASES.get(name, name)
+
+
+@dataclass(frozen=True)
+class ImportMapping:
+    """A file's headers to Rulecast's fields, value translations and a date format.
+
+    ``columns`` maps a field name to the file's header, e.g. ``{"external_id": "Customer
+    ID"}``; ``values`` maps, per field, the file's value to Rulecast's, e.g. ``{"status":
+    {"Cancelled": "cancelled"}}`` (matched ignoring case); ``date_format`` is a strptime
+    format tried first for dates, e.g. ``%d/%m/%Y``.
+    """
+
+    columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    date_format: str = ""
+
+    @classmethod
+    def from_column_mapping(cls, saved: ColumnMapping) -> ImportMapping:
+        """The mapping saved in the admin."""
+        return cls(dict(saved.columns or {}), dict(saved.values or {}), saved.date_format or "")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportMapping:
+        """From ``{"columns": ..., "values": ..., "date_format": ...}`` or a flat
+        ``{field: header}`` dict."""
+        if not isinstance(data, dict):
+            raise ImportFileError("a mapping must be a JSON object")
+        if "columns" not in data:
+            data = {"columns": data}
+        columns, values = data.get("columns") or {}, data.get("values") or {}
+        if not isinstance(columns, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in columns.items()
+        ):
+            raise ImportFileError('"columns" must map field names to headers (strings)')
+        if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
+            raise ImportFileError('"values" must map field names to {file value: value}')
+        return cls(dict(columns), {k: dict(v) for k, v in values.items()},
+                   str(data.get("date_format") or ""))
+
+    def merged(self, other: ImportMapping | None) -> ImportMapping:
+        """This mapping with ``other``'s entries on top."""
+        if other is None:
+            return self
+        values = {k: dict(v) for k, v in self.values.items()}
+        for name, table in other.values.items():
+            values[name] = {**values.get(name, {}), **table}
+        return ImportMapping(
+            {**self.columns, **other.columns}, values, other.date_format or self.date_format
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"columns": self.columns, "values": self.values, "date_format": self.date_format}
+
+    def check(self, kind: str) -> None:
+        """Raise ImportFileError naming any field unknown for ``kind``."""
+        unknown = [name for name in [*self.columns, *self.values] if not resolve_field(name, kind)]
+        if unknown:
+            raise ImportFileError(
+                f"unknown field(s) for {kind}: {', '.join(sorted(set(unknown)))}; "
+                f"use {', '.join(field_names(kind))} or attributes.<key>"
+            )
+
+
+def parse_map_options(pairs: list[str]) -> dict[str, str]:
+    """``['external_id=Customer ID', ...]`` (as given to ``--map``) to a columns dict."""
+    columns = {}
+    for pair in pairs:
+        name, sep, header = pair.partition("=")
+        if not sep or not name.strip() or not header.strip():
+            raise ImportFileError(f"--map expects FIELD=HEADER, got {pair!r}")
+        columns[name.strip()] = header.strip().strip("\"'")
+    return columns
+
+
+@dataclass(frozen=True)
+class MappingFile:
+    """A mapping shipped as JSON: an optional name and kind, and the mapping."""
+
+    name: str
+    kind: str
+    mapping: ImportMapping
+
+
+def read_mapping_file(path: str | Path) -> MappingFile:
+    """Read a JSON mapping: ``{"name", "kind", "columns", "values", "date_format"}``."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError) as exc:
+        raise ImportFileError(f"cannot read the mapping file {path}: {exc}") from None
+    mapping = ImportMapping.from_dict(data)
+    if "columns" not in data:
+        data = {}
+    kind = str(data.get("kind") or "")
+    if kind and kind not in ImportKind.values:
+        raise ImportFileError(f"the mapping file's kind must be one of {ImportKind.values}")
+    return MappingFile(str(data.get("name") or ""), kind, mapping)
+
+
+def save_column_mapping(*, name: str, kind: str, mapping: ImportMapping) -> ColumnMapping:
+    """Create or replace the saved mapping called ``name``."""
+    mapping.check(kind)
+    saved, _ = ColumnMapping.objects.update_or_create(
+        name=name,
+        defaults={"kind": kind, "columns": mapping.columns, "values": mapping.values,
+                  "date_format": mapping.date_format},
+    )
+    return saved
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the file feeding one target."""
+
+    index: int
+    header: str
+    target: Target
+    values: dict[str, Any] | None = None  # case-folded file value -> value
+
+
+REQUIRED = {
+    ImportKind.CUSTOMERS: ([("customer", "external_id"), ("customer", "email")],),
+    ImportKind.ORDERS: (
+        [("order", "customer_external_id"), ("order", "customer_email")],
+        [("order", "placed_at")],
+        [("order", "amount")],
+    ),
+    ImportKind.CUSTOMERS_AND_ORDERS: (
+        [("customer", "external_id"), ("customer", "email")],
+        [("order", "placed_at")],
+        [("order", "amount")],
+    ),
+}
+
+
+def plan_columns(header: list[str], kind: str, mapping: ImportMapping | None) -> list[Column]:
+    """Match the file's header to targets: the mapping first, then header names."""
+    mapping = mapping or ImportMapping()
+    mapping.check(kind)
+    positions: dict[str, int] = {}
+    for index, name in enumerate(header):
+        positions.setdefault(name, index)
+        positions.setdefault(name.casefold(), index)
+    used: dict[int, Target] = {}
+    for name, wanted in mapping.columns.items():
+        index = positions.get(wanted.strip(), positions.get(wanted.strip().casefold()))
+        if index is None:
+            raise ImportFileError(
+                f"column {wanted!r} (mapped to {name}) is not in the file; "
+                f"its columns are: {', '.join(header)}"
+            )
+        if index in used:
+            raise ImportFileError(f"column {wanted!r} is mapped to two fields")
+        used[index] = resolve_field(name, kind)
+    taken = set(used.values())
+    default_entity = "customer" if kind == ImportKind.CUSTOMERS else "order"
+    for index, name in enumerate(header):
+        if index in used or not name:
+            continue
+        target = resolve_field(_normalize_header(name), kind)
+        if target is None or target in taken:
+            key = attribute_key(name)
+            target = Target(default_entity, ATTRIBUTES, key)
+            suffix = 1
+            while target in taken:
+                suffix += 1
+                target = Target(default_entity, ATTRIBUTES, f"{key}_{suffix}")
+        used[index] = target
+        taken.add(target)
+    value_tables = {}
+    for name, table in mapping.values.items():
+        value_tables[resolve_field(name, kind)] = {
+            str(key).strip().casefold(): value for key, value in table.items()
+        }
+    columns = [
+        Column(index, header[index], target, value_tables.get(target))
+        for index, target in sorted(used.items())
+    ]
+    present = {(c.target.entity, c.target.field) for c in columns}
+    for alternatives in REQUIRED[kind]:
+        if not present.intersection(alternatives):
+            names = " or ".join(field for _, field in alternatives)
+            raise ImportFileError(
+                f"no column for {names}; the file's columns are: {', '.join(header)} "
+                "(map one with a column mapping)"
+            )
+    return columns

@@ -1,0 +1,282 @@
+"""Upsert one batch of parsed rows: match stored records, then create, update or skip.
+
+Customers are matched by external id, then by email, with one ``IN`` query per batch;
+orders by external id. Within a batch a later row for the same customer or order wins
+(a cell left empty keeps the earlier or stored value). Records whose values would not
+change are not written, so re-importing a file writes nothing.
+
+While a file brings only new records the lookups are skipped: the batch is inserted
+in a savepoint and, should a record exist after all (a unique index says so), undone
+and upserted with the lookups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from ..conf import crm_settings
+from ..models import ConsentStatus, ImportKind, OrderStatus
+from .report import Counts, RowError
+from .rows import ParsedRow
+from .writers import ORDER_COLUMNS, BatchWriter
+
+CUSTOMER_DEFAULTS: dict[str, Any] = {
+    "external_id": None, "email": None, "name": "", "gender": "", "birth_date": None,
+    "city": "", "country": "", "signed_up_at": None, "consent_status": ConsentStatus.UNKNOWN,
+    "consent_source": "", "consent_at": None, "unsubscribed_at": None,
+}
+ORDER_DEFAULTS: dict[str, Any] = {
+    "item_count": 1, "category": "", "channel": "", "status": OrderStatus.COMPLETED,
+}
+_ORDER_VALUES = frozenset(ORDER_COLUMNS) - {"customer_id", "attributes"}
+ESTIMATED = "birth_date_estimated"
+
+
+class _Record:
+    """A customer or order this batch touches: its stored values and its new ones."""
+
+    __slots__ = ("id", "original", "state", "touched")
+
+    def __init__(self, pk: int | None, original: dict[str, Any] | None) -> None:
+        self.id = pk
+        self.original = original
+        self.state: dict[str, Any] = dict(original) if original is not None else {}
+        self.touched = False
+
+
+@dataclass
+class BatchResult:
+    """What one batch wrote, and the rows it refused."""
+
+    customers: Counts = field(default_factory=Counts)
+    orders: Counts = field(default_factory=Counts)
+    duplicates: int = 0
+    found: int = 0  # stored records matched
+    rejected: list[RowError] = field(default_factory=list)
+
+
+class BatchUpsert:
+    """Upserts the batches of one import; ``reject`` receives the rows refused."""
+
+    def __init__(
+        self,
+        kind: str,
+        writer: BatchWriter,
+        reject: Callable[[RowError], None],
+        headers: dict[str, str],
+    ) -> None:
+        self.kind = kind
+        self.writer = writer
+        self.reject = reject
+        self.headers = headers
+        self.currency = crm_settings.DEFAULT_CURRENCY
+        self.only_new = True  # the last batch matched no stored record
+
+    def __call__(self, rows: list[ParsedRow]) -> BatchResult:
+        """Write a batch (inside the caller's transaction)."""
+        result = None
+        if self.only_new:
+            try:
+                with transaction.atomic():  # a savepoint, undone if a record exists
+                    result = self._run(rows, lookup=False)
+            except IntegrityError:
+                result = None
+        if result is None:
+            result = self._run(rows, lookup=True)
+            self.only_new = result.found == 0
+        for error in result.rejected:
+            self.reject(error)
+        return result
+
+    def _run(self, rows: list[ParsedRow], *, lookup: bool) -> BatchResult:
+        result = BatchResult()
+        owners: list[_Record | None] | None = None
+        if self.kind != ImportKind.ORDERS:
+            owners = self.customers(rows, result, lookup)
+        if self.kind != ImportKind.CUSTOMERS:
+            self.orders(rows, owners, result, lookup)
+        return result
+
+    def _refuse(self, result: BatchResult, line: int, field_name: str, reason: str,
+                value: str = "") -> None:
+        result.rejected.append(
+            RowError(line, self.headers.get(field_name, field_name), reason, value)
+        )
+
+    # --- customers ------------------------------------------------------------
+
+    def customers(self, rows: list[ParsedRow], result: BatchResult, lookup: bool
+                  ) -> list[_Record | None]:
+        """Upsert the rows' customers; return each row's customer (None if refused)."""
+        by_ext: dict[str, _Record] = {}
+        by_email: dict[str, _Record] = {}
+        if lookup:
+            ext_ids = {r.customer["external_id"] for r in rows if "external_id" in r.customer}
+            emails = {r.customer["email"] for r in rows if "email" in r.customer}
+            for values in self.writer.find_customers(ext_ids, emails):
+                record = _Record(values.pop("id"), values)
+                result.found += 1
+                if values["external_id"]:
+                    by_ext[values["external_id"]] = record
+                if values["email"]:
+                    by_email[values["email"]] = record
+
+        owners: list[_Record | None] = []
+        touched: list[_Record] = []
+        repeated = 0
+        for row in rows:
+            values = row.customer
+            ext, email = values.get("external_id"), values.get("email")
+            found_by_ext = by_ext.get(ext) if ext else None
+            found_by_email = by_email.get(email) if email else None
+            record = found_by_ext or found_by_email
+            if record is None:
+                # A new customer: the common case of a first import, kept quick.
+                record = _Record(None, None)
+                record.state = {**CUSTOMER_DEFAULTS, **values,
+                                "attributes": row.customer_attributes}
+                if row.birth_date_estimate:
+                    _estimate_birth_date(record.state, row.birth_date_estimate)
+                record.touched = True
+                touched.append(record)
+            else:
+                other = None
+                if found_by_ext and found_by_email and found_by_ext is not found_by_email:
+                    other = found_by_email
+                elif ext and record.state["external_id"] not in (None, ext):
+                    other = record
+                if other is not None:
+                    self._refuse(result, row.line, "email",
+                                 "the email belongs to another customer (external id "
+                                 f"{other.state['external_id'] or '-'})", email or "")
+                    owners.append(None)
+                    continue
+                if record.touched:
+                    repeated += 1
+                else:
+                    record.touched = True
+                    touched.append(record)
+                _merge_customer(record.state, row)
+            if ext:
+                by_ext[ext] = record
+            if email:
+                by_email[email] = record
+            owners.append(record)
+
+        new = [r for r in touched if r.id is None]
+        changed = [r for r in touched if r.id is not None and r.state != r.original]
+        if new:
+            ids = self.writer.insert_customers(
+                [r.state for r in new], return_ids=self.kind != ImportKind.CUSTOMERS
+            )
+            for record, pk in zip(new, ids or (), strict=False):
+                record.id = pk
+        if changed:
+            self.writer.update_customers([(r.id, r.state) for r in changed])
+        result.customers = Counts(len(new), len(changed), len(touched) - len(new) - len(changed))
+        if self.kind == ImportKind.CUSTOMERS:  # else a customer's rows are its orders
+            result.duplicates += repeated
+        return owners
+
+    # --- orders ---------------------------------------------------------------
+
+    def orders(self, rows: list[ParsedRow], owners: list[_Record | None] | None,
+               result: BatchResult, lookup: bool) -> None:
+        """Upsert the rows' orders; customers come from ``owners`` or are looked up."""
+        customer_ids = self._order_customers(rows, result) if owners is None else [
+            owner.id if owner is not None else None for owner in owners
+        ]
+        seen_derived: dict[str, int] = {}
+        wanted: list[tuple[ParsedRow, int, str]] = []
+        for row, customer_id in zip(rows, customer_ids, strict=True):
+            if customer_id is None:
+                continue
+            external_id = row.order["external_id"]
+            if row.order.get("derived"):
+                # Identical rows (same content) are distinct orders: number the repeats.
+                count = seen_derived[external_id] = seen_derived.get(external_id, 0) + 1
+                if count > 1:
+                    external_id = f"{external_id}-{count}"
+            wanted.append((row, customer_id, external_id))
+
+        by_ext: dict[str, _Record] = {}
+        if lookup and wanted:
+            for values in self.writer.find_orders({ext for _, _, ext in wanted}):
+                by_ext[values["external_id"]] = _Record(values.pop("id"), values)
+                result.found += 1
+        touched: list[_Record] = []
+        repeated = 0
+        for row, customer_id, external_id in wanted:
+            record = by_ext.get(external_id)
+            if record is None:
+                record = by_ext[external_id] = _Record(None, None)
+                record.state = {**ORDER_DEFAULTS, "currency": self.currency, "attributes": {}}
+            if record.touched:
+                repeated += 1
+            else:
+                record.touched = True
+                touched.append(record)
+            state = record.state
+            for key, value in row.order.items():
+                if key in _ORDER_VALUES:
+                    state[key] = value
+            state["external_id"] = external_id
+            state["customer_id"] = customer_id
+            if row.order_attributes:
+                state["attributes"] = {**state["attributes"], **row.order_attributes}
+
+        new = [r.state for r in touched if r.id is None]
+        changed = [(r.id, r.state) for r in touched if r.id is not None and r.state != r.original]
+        if new:
+            self.writer.insert_orders(new)
+        if changed:
+            self.writer.update_orders(changed)
+        result.orders = Counts(len(new), len(changed), len(touched) - len(new) - len(changed))
+        result.duplicates += repeated
+
+    def _order_customers(self, rows: list[ParsedRow], result: BatchResult) -> list[int | None]:
+        """Each row's customer id, found by external id or email; unknown ones refused."""
+        ext_ids = {r.order["customer_external_id"] for r in rows
+                   if "customer_external_id" in r.order}
+        emails = {r.order["customer_email"] for r in rows if "customer_email" in r.order}
+        by_ext, by_email = {}, {}
+        for pk, ext, email in self.writer.find_customer_ids(ext_ids, emails):
+            by_ext[ext] = pk
+            by_email[email] = pk
+        found = []
+        for row in rows:
+            ext, email = row.order.get("customer_external_id"), row.order.get("customer_email")
+            pk = (by_ext.get(ext) if ext else None) or (by_email.get(email) if email else None)
+            if pk is None:
+                self._refuse(
+                    result, row.line, "customer_external_id" if ext else "customer_email",
+                    "no customer with this " + ("external id" if ext else "email")
+                    + " (import the customers first)", ext or email,
+                )
+            found.append(pk)
+        return found
+
+
+def _merge_customer(state: dict[str, Any], row: ParsedRow) -> None:
+    """Apply a row's non-empty values to a customer's state (without mutating its dicts)."""
+    values = row.customer
+    state.update(values)
+    stored = state["attributes"]
+    if row.customer_attributes:
+        state["attributes"] = {**stored, **row.customer_attributes}
+    if "birth_date" in values:
+        if ESTIMATED in state["attributes"]:
+            state["attributes"] = {k: v for k, v in state["attributes"].items() if k != ESTIMATED}
+    elif row.birth_date_estimate and (state["birth_date"] is None or stored.get(ESTIMATED)):
+        _estimate_birth_date(state, row.birth_date_estimate)
+
+
+def _estimate_birth_date(state: dict[str, Any], estimate: date) -> None:
+    """Use a birth date estimated from an age, and flag it as such in the attributes."""
+    state["birth_date"] = estimate
+    state["attributes"] = {**state["attributes"], ESTIMATED: True}
