@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from _setup import PeakRSS, setup_django
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -52,41 +51,65 @@ def generate(customers: int, seed: int = 0) -> None:
     ids = np.arange(1, customers + 1)
     now_ts = NOW.timestamp()
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE crm_customer, crm_order, crm_event, "
-                       "segmentation_customerfeatures, segmentation_segmentmembership, "
-                       "segmentation_segment, segmentation_segmentationrun, "
-                       "segmentation_segmentation RESTART IDENTITY CASCADE")
+        cursor.execute(
+            "TRUNCATE crm_customer, crm_order, crm_event, "
+            "segmentation_customerfeatures, segmentation_segmentmembership, "
+            "segmentation_segment, segmentation_segmentationrun, "
+            "segmentation_segmentation RESTART IDENTITY CASCADE"
+        )
         raw = cursor.cursor
         signup = pd.to_datetime(now_ts - tenure * 86400, unit="s", utc=True)
-        frame = pd.DataFrame({
-            "id": ids, "email": [f"c{i}@example.com" for i in ids], "name": "", "gender": "",
-            "city": "", "country": "CN", "signed_up_at": signup, "consent_status": "granted",
-            "consent_source": "", "attributes": "{}", "created_at": signup, "updated_at": signup,
-        })
+        frame = pd.DataFrame(
+            {
+                "id": ids,
+                "email": [f"c{i}@example.com" for i in ids],
+                "name": "",
+                "gender": "",
+                "city": "",
+                "country": "CN",
+                "signed_up_at": signup,
+                "consent_status": "granted",
+                "consent_source": "",
+                "attributes": "{}",
+                "created_at": signup,
+                "updated_at": signup,
+            }
+        )
         _copy(raw, "crm_customer", frame)
         owner = np.repeat(ids, n_orders)
         position = np.concatenate([np.arange(n) for n in n_orders])
         last = np.repeat(table[:, 3], n_orders) * rng.uniform(0.5, 1.5, len(owner))
         span = np.repeat(tenure, n_orders)
-        days = np.minimum(last + position * (span - last).clip(0) / np.repeat(n_orders, n_orders), span)
+        days = np.minimum(
+            last + position * (span - last).clip(0) / np.repeat(n_orders, n_orders), span
+        )
         amount = np.repeat(table[:, 2], n_orders) * rng.lognormal(0, 0.4, len(owner))
-        orders = pd.DataFrame({
-            "customer_id": owner,
-            "placed_at": pd.to_datetime(now_ts - days * 86400, unit="s", utc=True),
-            "amount": amount.round(2), "currency": "CNY",
-            "item_count": rng.integers(1, 4, len(owner)),
-            "category": rng.choice(["phones", "laptops", "audio", "home", "games"], len(owner)),
-            "channel": "web", "status": "completed", "attributes": "{}",
-            "created_at": pd.Timestamp(NOW),
-        })
+        orders = pd.DataFrame(
+            {
+                "customer_id": owner,
+                "placed_at": pd.to_datetime(now_ts - days * 86400, unit="s", utc=True),
+                "amount": amount.round(2),
+                "currency": "CNY",
+                "item_count": rng.integers(1, 4, len(owner)),
+                "category": rng.choice(["phones", "laptops", "audio", "home", "games"], len(owner)),
+                "channel": "web",
+                "status": "completed",
+                "attributes": "{}",
+                "created_at": pd.Timestamp(NOW),
+            }
+        )
         _copy(raw, "crm_order", orders)
         visitor = np.repeat(ids, n_sessions)
-        events = pd.DataFrame({
-            "customer_id": visitor, "event_type": "session",
-            "occurred_at": pd.to_datetime(now_ts - rng.uniform(0, 45, len(visitor)) * 86400,
-                                          unit="s", utc=True),
-            "properties": "{}",
-        })
+        events = pd.DataFrame(
+            {
+                "customer_id": visitor,
+                "event_type": "session",
+                "occurred_at": pd.to_datetime(
+                    now_ts - rng.uniform(0, 45, len(visitor)) * 86400, unit="s", utc=True
+                ),
+                "properties": "{}",
+            }
+        )
         _copy(raw, "crm_event", events)
         cursor.execute("SELECT setval('crm_customer_id_seq', %s)", [customers])
         cursor.execute("ANALYZE crm_customer; ANALYZE crm_order; ANALYZE crm_event")
@@ -98,8 +121,9 @@ def _copy(raw_cursor, table: str, frame: pd.DataFrame, chunk: int = 500_000) -> 
         for start in range(0, len(frame), chunk):
             buffer = io.StringIO()
             # Quoted strings: an unquoted empty field would be NULL to COPY.
-            frame.iloc[start:start + chunk].to_csv(buffer, header=False, index=False,
-                                                   quoting=csv.QUOTE_NONNUMERIC)
+            frame.iloc[start : start + chunk].to_csv(
+                buffer, header=False, index=False, quoting=csv.QUOTE_NONNUMERIC
+            )
             copy.write(buffer.getvalue())
 
 
@@ -128,9 +152,10 @@ def export_csv(folder: Path) -> None:
             "customers": "SELECT id, signed_up_at FROM crm_customer",
             "events": "SELECT customer_id, occurred_at FROM crm_event WHERE event_type = 'session'",
         }.items():
-            with open(folder / f"{name}.csv", "wb") as out, cursor.cursor.copy(
-                f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)"
-            ) as copy:
+            with (
+                open(folder / f"{name}.csv", "wb") as out,
+                cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)") as copy,
+            ):
                 for block in copy:
                     out.write(block)
 
@@ -145,24 +170,41 @@ def run_baseline(folder: Path) -> float:
     orders = pd.read_csv(folder / "orders.csv")
     customers = pd.read_csv(folder / "customers.csv")
     events = pd.read_csv(folder / "events.csv")
-    for table, column in ((orders, "placed_at"), (customers, "signed_up_at"),
-                          (events, "occurred_at")):
+    for table, column in (
+        (orders, "placed_at"),
+        (customers, "signed_up_at"),
+        (events, "occurred_at"),
+    ):
         table[column] = pd.to_datetime(table[column], format="ISO8601", utc=True)
     now = pd.Timestamp(NOW)
     orders["recent"] = orders["placed_at"] >= now - timedelta(days=90)
     per_customer = orders.groupby("customer_id").agg(
-        last=("placed_at", "max"), frequency=("amount", "size"),
-        orders_90d=("recent", "sum"), total_spend=("amount", "sum"),
+        last=("placed_at", "max"),
+        frequency=("amount", "size"),
+        orders_90d=("recent", "sum"),
+        total_spend=("amount", "sum"),
     )
     features = customers.set_index("id").join(per_customer)
     features["tenure_days"] = (now - features["signed_up_at"]).dt.total_seconds() / 86400
     features["recency_days"] = ((now - features["last"]).dt.total_seconds() / 86400).fillna(
-        features["tenure_days"])
+        features["tenure_days"]
+    )
     features["avg_order_value"] = features["total_spend"] / features["frequency"]
-    sessions = events[events["occurred_at"] >= now - timedelta(days=30)].groupby("customer_id").size()
+    sessions = (
+        events[events["occurred_at"] >= now - timedelta(days=30)].groupby("customer_id").size()
+    )
     features["sessions_30d"] = sessions
-    table = features[["recency_days", "frequency", "orders_90d", "total_spend", "avg_order_value",
-                      "tenure_days", "sessions_30d"]].fillna(0)
+    table = features[
+        [
+            "recency_days",
+            "frequency",
+            "orders_90d",
+            "total_spend",
+            "avg_order_value",
+            "tenure_days",
+            "sessions_30d",
+        ]
+    ].fillna(0)
     scaled = StandardScaler().fit_transform(table)
     labels = KMeans(n_clusters=K, random_state=0, n_init="auto").fit_predict(scaled)
     DecisionTreeClassifier(max_leaf_nodes=2 * K, random_state=0).fit(table, labels)
