@@ -1,6 +1,6 @@
 """Rule quality for k = 3..8 on the demo shop and on a real file a user brings.
 
-    .venv/bin/python bench/quality.py [--customers 5000] [--sales ../shared/data/electronic_sales.csv]
+    .venv/bin/python bench/quality.py --sales ../shared/data/electronic_sales.csv
 
 For each k: fidelity and price of explainability against an unconstrained
 k-means of the same scaled data, leaves used, the smallest segment's share,
@@ -82,7 +82,8 @@ def measure_sales(path: Path) -> None:
     from crm.models import Customer, Order
 
     Customer.objects.all().delete()
-    call_command("import_sales", str(path), verbosity=0)
+    mapping = ROOT / "crm" / "importing" / "mappings" / "electronic_sales.json"
+    call_command("import_sales", str(path), mapping_file=str(mapping), verbosity=0)
     last = Order.objects.order_by("-placed_at").values_list("placed_at", flat=True).first()
     measure("sales file", last, None)
 

@@ -148,7 +148,8 @@ def export_csv(folder: Path) -> None:
 
     with connection.cursor() as cursor:
         for name, sql in {
-            "orders": "SELECT customer_id, placed_at, amount FROM crm_order WHERE status = 'completed'",
+            "orders": "SELECT customer_id, placed_at, amount FROM crm_order "
+            "WHERE status = 'completed'",
             "customers": "SELECT id, signed_up_at FROM crm_customer",
             "events": "SELECT customer_id, occurred_at FROM crm_event WHERE event_type = 'session'",
         }.items():

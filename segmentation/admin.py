@@ -234,3 +234,6 @@ class MembershipChangeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+from . import customer_admin  # noqa: E402,F401  (segments on the customer admin)

@@ -49,7 +49,7 @@ def test_customer_changelist_has_import_and_export_buttons_and_filters(admin_cli
     assert reverse("admin:crm_customer_export") + "?q=ann" in html
     assert list(response.context["cl"].result_list) == [shop]
     titles = {str(spec.title) for spec in response.context["cl"].filter_specs}
-    assert titles == {"country", "gender", "email consent", "signed up"}
+    assert titles >= {"country", "gender", "email consent", "signed up"}
     response = admin_client.get(reverse("admin:crm_order_changelist"))
     assert reverse("admin:crm_order_import") in response.content.decode()
 

@@ -59,3 +59,21 @@ def test_run_page_and_rule_downloads(admin_client, shop):
         assert "attachment" in response["Content-Disposition"]
     assert admin_client.get(
         f"/admin/segmentation/segmentationrun/{run.pk}/rules/yaml/").status_code == 404
+
+
+def test_customers_filtered_by_segment_show_their_features_and_segments(admin_client, shop):
+    from segmentation.services import publish_run
+
+    run = SegmentationRun.objects.create(
+        segmentation=Segmentation.objects.create(name="cust", n_clusters=3))
+    run = publish_run(run=execute_run(run_id=run.pk, now=NOW))
+    segment = run.segments.order_by("index").first()
+    listing = admin_client.get("/admin/crm/customer/", {"segment": segment.pk})
+    assert listing.status_code == 200
+    assert listing.context["cl"].result_count == segment.size
+    recent = admin_client.get("/admin/crm/customer/", {"last_order": "30"})
+    assert recent.status_code == 200
+    member = segment.members().first()
+    page = admin_client.get(f"/admin/crm/customer/{member.pk}/change/").content.decode()
+    assert segment.name in page
+    assert "days since last order" in page
