@@ -1,12 +1,14 @@
 """Queue a live-membership refresh when a customer's data changes.
 
 Receivers only enqueue (after commit); the work is in membership.refresh_customers.
-Bulk writes (CSV import, seed_demo) send no signals: they call the service or rely
-on the nightly refresh.
+Bulk writes (CSV import, seed_demo, the bulk API) send no signals: they call the
+task themselves or rely on the nightly refresh. Deleted orders are left to the
+nightly refresh too: deleting a customer cascades to every order, and one task
+per deleted row would be waste.
 """
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from .conf import segmentation_settings
@@ -21,7 +23,6 @@ def queue_refresh(customer_id: int | None) -> None:
 
 
 @receiver(post_save, sender="crm.Order", dispatch_uid="segmentation_order_saved")
-@receiver(post_delete, sender="crm.Order", dispatch_uid="segmentation_order_deleted")
 @receiver(post_save, sender="crm.Event", dispatch_uid="segmentation_event_saved")
 def customer_activity_changed(sender, instance, **kwargs) -> None:
     queue_refresh(instance.customer_id)
