@@ -51,7 +51,7 @@ def register_builtin_features(registry: FeatureRegistry) -> None:
 
     builtin = [
         Feature(
-            FeatureInfo("tenure_days", "days since signup", "注册天数", unit="days", skewed=True),
+            FeatureInfo("tenure_days", "time since signup", "注册时长", unit="days", skewed=True),
             CUSTOMERS,
             lambda now: days_since(now, Coalesce("signed_up_at", "created_at")),
         ),
@@ -61,7 +61,7 @@ def register_builtin_features(registry: FeatureRegistry) -> None:
             lambda now: Floor(days_since(now, F("birth_date")) / 365.25),
         ),
         Feature(
-            FeatureInfo("recency_days", "days since last order", "距上次下单天数",
+            FeatureInfo("recency_days", "time since last order", "距上次下单时间",
                         unit="days", skewed=True),
             ORDERS,
             lambda now: days_since(now, Max("placed_at")),
@@ -88,8 +88,8 @@ def register_builtin_features(registry: FeatureRegistry) -> None:
             ORDERS, lambda now: money(Sum("amount")) / Count("id"), default=0,
         ),
         Feature(
-            FeatureInfo("mean_days_between_orders", "mean days between orders",
-                        "平均下单间隔天数", unit="days", skewed=True),
+            FeatureInfo("mean_days_between_orders", "mean time between orders",
+                        "平均下单间隔", unit="days", skewed=True),
             ORDERS,
             lambda now: (EpochDays(Max("placed_at")) - EpochDays(Min("placed_at")))
             / NullIf(Count("id") - 1, 0),

@@ -76,4 +76,4 @@ def test_customers_filtered_by_segment_show_their_features_and_segments(admin_cl
     member = segment.members().first()
     page = admin_client.get(f"/admin/crm/customer/{member.pk}/change/").content.decode()
     assert segment.name in page
-    assert "days since last order" in page
+    assert "time since last order" in page

@@ -56,6 +56,11 @@ class Command(BaseCommand):
         return segmentation
 
     def _progress_bar(self, stage: str, fraction: float) -> None:
+        if not sys.stderr.isatty():  # a log, not a terminal: one line per stage
+            if stage != getattr(self, "_last_stage", None):
+                sys.stderr.write(f"{fraction:4.0%} {stage}\n")
+                self._last_stage = stage
+            return
         width = 30
         filled = int(width * fraction)
         sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%} {stage:<12}")
