@@ -48,10 +48,14 @@ def _database_url_for_worker() -> str:
 class CeleryWorker:
     """A real `celery worker` process on the test database and broker."""
 
-    def __init__(self, broker_url: str, database_url: str, concurrency: int = 2) -> None:
+    def __init__(
+        self, broker_url: str, database_url: str, concurrency: int = 2,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.broker_url = broker_url
         self.database_url = database_url
         self.concurrency = concurrency
+        self.extra_env = dict(extra_env or {})
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
         self.process: subprocess.Popen | None = None
         self.log_path = ROOT / "test-artifacts" / f"worker-{uuid.uuid4().hex[:8]}.log"
@@ -62,6 +66,7 @@ class CeleryWorker:
             "DJANGO_SETTINGS_MODULE": "tests.settings",
             "DATABASE_URL": self.database_url,
             "TEST_CELERY_BROKER_URL": self.broker_url,
+            **self.extra_env,
         }
         self.log_path.parent.mkdir(exist_ok=True)
         log = self.log_path.open("ab")

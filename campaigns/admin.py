@@ -1,0 +1,211 @@
+"""Admin: campaigns (actions call services), deliveries, the suppression list."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import services
+from .models import (
+    Campaign,
+    Delivery,
+    DeliveryStatus,
+    Link,
+    ProviderEvent,
+    Suppression,
+    TrackingEvent,
+)
+from .selectors import campaign_stats, preview_campaign, segment_stats
+
+
+def _each(modeladmin, request, queryset, service, done: str) -> None:
+    """Call ``service(campaign=...)`` per selected campaign; report successes and refusals."""
+    count = 0
+    for campaign in queryset:
+        try:
+            service(campaign=campaign)
+        except services.CampaignError as error:
+            modeladmin.message_user(request, f"{campaign}: {error}", messages.WARNING)
+        else:
+            count += 1
+    if count:
+        modeladmin.message_user(request, done % {"count": count}, messages.SUCCESS)
+
+
+def _launch(*, campaign: Campaign) -> None:
+    if campaign.scheduled_at and campaign.scheduled_at > timezone.now():
+        services.schedule_campaign(campaign=campaign)
+    else:
+        services.launch_campaign(campaign=campaign)
+
+
+class LinkInline(admin.TabularInline):
+    model = Link
+    extra = 0
+    can_delete = False
+    fields = ["url", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "status", "scheduled_at", "recipient_count", "launched_at",
+                    "finished_at"]
+    list_filter = ["status"]
+    search_fields = ["name", "subject"]
+    date_hierarchy = "created_at"
+    filter_horizontal = ["segments", "excluded_segments"]
+    readonly_fields = ["status", "recipient_count", "launched_at", "finished_at",
+                       "preview_link", "statistics"]
+    inlines = [LinkInline]
+    actions = ["launch", "pause", "resume", "cancel", "send_test"]
+    fieldsets = [
+        (None, {"fields": ["name", "status", "preview_link"]}),
+        (_("Message"), {"fields": ["subject", "from_email", "reply_to", "html_body",
+                                    "text_body"]}),
+        (_("Audience"), {"fields": ["segments", "excluded_segments"]}),
+        (_("Sending"), {"fields": ["scheduled_at", "rate_limit", "test_address"]}),
+        (_("Results"), {"fields": ["recipient_count", "launched_at", "finished_at",
+                                    "statistics"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and not obj.is_editable:
+            fields += ["subject", "from_email", "reply_to", "html_body", "text_body",
+                       "segments", "excluded_segments", "scheduled_at"]
+        return fields
+
+    def get_urls(self):
+        urls = [path("<int:object_id>/preview/", self.admin_site.admin_view(self.preview_view),
+                     name="campaigns_campaign_preview")]
+        return urls + super().get_urls()
+
+    def preview_view(self, request, object_id: int):
+        campaign = self.get_object(request, str(object_id))
+        if campaign is None or not self.has_view_permission(request, campaign):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, str(object_id))
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts, "original": campaign,
+            "title": _("Preview of %(name)s") % {"name": campaign.name},
+            "preview": preview_campaign(campaign),
+        }
+        return TemplateResponse(request, "admin/campaigns/campaign/preview.html", context)
+
+    @admin.display(description=_("preview"))
+    def preview_link(self, obj: Campaign) -> str:
+        if obj.pk is None:
+            return "—"
+        url = reverse("admin:campaigns_campaign_preview", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Preview for a sample member"))
+
+    @admin.display(description=_("statistics"))
+    def statistics(self, obj: Campaign) -> str:
+        if obj.pk is None or obj.launched_at is None:
+            return "—"
+        rows = [campaign_stats(obj), *segment_stats(obj)]
+        header = format_html(
+            "<tr>" + "<th>{}</th>" * 10 + "</tr>", "", _("recipients"), _("sent"), _("failed"),
+            _("unknown"), _("unique opens"), _("unique clicks"), _("unsubscribes"),
+            _("bounces"), _("complaints"),
+        )
+        body = format_html_join("", "<tr>" + "<td>{}</td>" * 10 + "</tr>", (
+            (row.label, row.recipients, row.sent, row.failed, row.unknown,
+             f"{row.opens} ({row.open_rate:.1%})", f"{row.clicks} ({row.click_rate:.1%})",
+             f"{row.unsubscribes} ({row.unsubscribe_rate:.1%})",
+             f"{row.bounces} ({row.bounce_rate:.1%})", row.complaints)
+            for row in rows
+        ))
+        return format_html("<table>{}{}</table>", header, body)
+
+    @admin.action(description=_("Launch (or schedule, when the time is ahead)"))
+    def launch(self, request, queryset):
+        _each(self, request, queryset, _launch, _("%(count)d campaign(s) launched or scheduled."))
+
+    @admin.action(description=_("Pause sending"))
+    def pause(self, request, queryset):
+        _each(self, request, queryset, services.pause_campaign, _("%(count)d paused."))
+
+    @admin.action(description=_("Resume sending"))
+    def resume(self, request, queryset):
+        _each(self, request, queryset, services.resume_campaign, _("%(count)d resumed."))
+
+    @admin.action(description=_("Cancel"))
+    def cancel(self, request, queryset):
+        _each(self, request, queryset, services.cancel_campaign, _("%(count)d cancelled."))
+
+    @admin.action(description=_("Send a test to the test address"))
+    def send_test(self, request, queryset):
+        _each(self, request, queryset, services.send_test, _("%(count)d test(s) sent."))
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """Deliveries. Policy: an ``unknown`` delivery is never re-sent automatically."""
+
+    list_display = ["address", "campaign", "segment", "status", "attempts", "sent_at",
+                    "last_error"]
+    list_filter = ["status", "campaign", "segment"]
+    search_fields = ["address", "message_id"]
+    list_select_related = ["campaign", "segment"]
+    raw_id_fields = ["customer"]
+    readonly_fields = ["campaign", "customer", "segment", "address", "status", "message_id",
+                       "attempts", "last_error", "next_attempt_at", "claimed_at", "sent_at",
+                       "created_at"]
+    actions = ["resend_unknown"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description=_("Re-send unknown deliveries (their recipients may get two)"))
+    def resend_unknown(self, request, queryset):
+        count = services.resend_unknown(delivery_ids=queryset.filter(
+            status=DeliveryStatus.UNKNOWN).values_list("pk", flat=True))
+        self.message_user(request, ngettext(
+            "%(count)d unknown delivery queued again.",
+            "%(count)d unknown deliveries queued again.", count) % {"count": count})
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ["address", "reason", "note", "created_at"]
+    list_filter = ["reason"]
+    search_fields = ["address", "note"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(TrackingEvent)
+class TrackingEventAdmin(admin.ModelAdmin):
+    list_display = ["kind", "delivery", "link", "occurred_at", "user_agent"]
+    list_filter = ["kind"]
+    raw_id_fields = ["delivery", "link"]
+    date_hierarchy = "occurred_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ProviderEvent)
+class ProviderEventAdmin(admin.ModelAdmin):
+    list_display = ["event_type", "recipient", "esp_name", "is_soft_bounce", "occurred_at"]
+    list_filter = ["event_type", "esp_name", "is_soft_bounce"]
+    search_fields = ["recipient", "message_id", "event_id"]
+    raw_id_fields = ["delivery"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+

@@ -1,0 +1,41 @@
+"""The campaigns app's settings: override any key in ``settings.RULECAST_CAMPAIGNS``."""
+
+from crm.appsettings import AppSettings
+
+DEFAULTS = {
+    # Absolute URLs in emails (tracking, unsubscribe) start with this; https in production.
+    "BASE_URL": "http://127.0.0.1:8000",
+    # Messages one send task sends over one SMTP connection.
+    "BATCH_SIZE": 100,
+    # Deliveries claimed (marked sending) in one committed step, then sent one by one.
+    # A worker killed mid-send leaves at most this many "unknown"; 1 is the most precise,
+    # larger saves database round trips.
+    "CLAIM_SIZE": 10,
+    # Send tasks kept in flight per campaign (at most this many workers share a campaign).
+    "PARALLEL_BATCHES": 8,
+    # Attempts of one delivery before a transient failure becomes permanent.
+    "MAX_ATTEMPTS": 5,
+    # Delay before the first retry of a transient failure (seconds); doubles per attempt.
+    "RETRY_BACKOFF": 60,
+    # Longest retry delay or task countdown (seconds); must stay under the broker's
+    # visibility timeout (system check campaigns.E001).
+    "RETRY_BACKOFF_MAX": 1800,
+    # A delivery still `sending` this long after its claim belonged to a dead worker:
+    # it is recorded as `unknown` (seconds).
+    "SENDING_TIMEOUT": 900,
+    # A sending campaign with nothing claimed for this long gets new send tasks (seconds).
+    "STALL_TIMEOUT": 300,
+    # Soft bounces (temporary failures reported by the provider) before an address is suppressed.
+    "SOFT_BOUNCE_THRESHOLD": 3,
+    # Redis for the cross-worker rate limit; None: the Celery broker when it is Redis,
+    # else a per-process limiter (the eager demo).
+    "RATE_LIMIT_REDIS_URL": None,
+    # Domain of Message-IDs; None: the domain of the campaign's From address.
+    "MESSAGE_ID_DOMAIN": None,
+    # Salt of the signed delivery tokens in tracking and unsubscribe links.
+    "TOKEN_SALT": "rulecast.campaigns.delivery",
+    # Prefixed to the subject of test sends.
+    "TEST_SUBJECT_PREFIX": "[Test] ",
+}
+
+campaigns_settings = AppSettings("RULECAST_CAMPAIGNS", DEFAULTS)

@@ -1,0 +1,212 @@
+"""A delivery's state changes while it is sent, each one committed UPDATE.
+
+    pending --reserve--> reserved --claim--> sending --> sent / failed / pending (retry)
+                            |                   |
+                            +--release----------+--unclaim (never attempted)--> pending
+
+A batch *reserves* up to BATCH_SIZE due deliveries (rows chosen with ``FOR UPDATE
+SKIP LOCKED`` where the database has it; SQLite takes its write lock first), so two
+workers, or the same batch run twice, never hold the same delivery. Reserved means
+not attempted: the watchdog puts a dead batch's reservations back to ``pending``.
+
+A batch then *claims* CLAIM_SIZE reserved deliveries at a time (``sending``), in one
+committed UPDATE that re-checks that the campaign is still sending, the customer is
+still contactable and the address is not suppressed. Only then are they sent; they
+are marked ``sent`` after. A worker that dies in between leaves them ``sending``,
+and the watchdog records them as ``unknown``: they may or may not have gone out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.db import connection, connections, transaction
+from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Concat, Now
+from django.db.models.sql import UpdateQuery
+from django.utils import timezone
+
+from crm.models import Customer
+
+from ..models import Campaign, CampaignStatus, Delivery, DeliveryStatus, Suppression
+
+_NO_ROW = 0  # an id no delivery has: pads a short group
+_SENTINEL = -7_340_193_811  # never an id
+
+
+class GroupUpdate:
+    """``Delivery.objects.filter(pk__in=ids, ...).update(...)`` compiled once per batch.
+
+    Building a Django query costs more than running it (about 1 ms for the claim with
+    its three EXISTS), and a batch runs the same statement for each group of ids. So
+    it is compiled with ``size`` sentinel ids, and each run binds the group's ids
+    (padded with an id no row has). ``returning``: the ids changed (UPDATE ...
+    RETURNING, in PostgreSQL and SQLite 3.35+), else how many.
+    """
+
+    def __init__(self, queryset: QuerySet, values: dict, *, size: int,
+                 returning: bool = False) -> None:
+        sentinels = [_SENTINEL - k for k in range(size)]
+        query = queryset.filter(pk__in=sentinels).query.chain(UpdateQuery)
+        query.add_update_values(values)
+        self.using = queryset.db
+        sql, params = query.get_compiler(self.using).as_sql()
+        if returning:
+            sql += f" RETURNING {connection.ops.quote_name(Delivery._meta.pk.column)}"
+        self.sql, self.params, self.returning = sql, list(params), returning
+        self.positions = [self.params.index(sentinel) for sentinel in sentinels]
+
+    def run(self, ids: Sequence[int], *, durable: bool = False) -> list[int] | int:
+        """Execute for ``ids``; ``durable``: wait for the commit to be on disk (see below)."""
+        if len(ids) > len(self.positions):
+            raise ValueError("more ids than the statement was compiled for")
+        params = list(self.params)
+        for k, position in enumerate(self.positions):
+            params[position] = ids[k] if k < len(ids) else _NO_ROW
+        db = connections[self.using]
+        with transaction.atomic(using=self.using), db.cursor() as cursor:
+            if durable and db.vendor == "postgresql":
+                cursor.execute("SET LOCAL synchronous_commit TO ON")
+            cursor.execute(self.sql, params)
+            return [row[0] for row in cursor.fetchall()] if self.returning else cursor.rowcount
+
+
+@contextmanager
+def relaxed_commits():
+    """Inside a batch, commits need not wait for PostgreSQL to flush them to disk...
+
+    ...except the claim's, which must be on disk before the SMTP call (it is run
+    ``durable``, and flushing it flushes everything committed before it). Losing any
+    other in a database crash is harmless: a reservation or a release comes back as
+    reserved or pending (the watchdog returns those), and a lost "sent" leaves the
+    delivery "sending", recorded as unknown -- never a second message.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
+def reserve(
+    campaign_id: int, *, limit: int, only_ids: Sequence[int] | None = None,
+) -> tuple[uuid.UUID, list[Delivery]]:
+    """Reserve up to ``limit`` due pending deliveries for a new batch (committed)."""
+    now = timezone.now()
+    token = uuid.uuid4()
+    due = Delivery.objects.filter(
+        campaign_id=campaign_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now,
+    ).order_by("pk")
+    if only_ids is not None:
+        due = due.filter(pk__in=list(only_ids))
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            # Lock the rows we take and skip those another batch is taking.
+            ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+            chosen = Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING)
+        else:
+            # SQLite: no row locks, but one UPDATE takes the database's write lock first.
+            chosen = Delivery.objects.filter(pk__in=Subquery(due.values("pk")[:limit]),
+                                             status=DeliveryStatus.PENDING)
+        reserved = chosen.update(status=DeliveryStatus.RESERVED, claim_token=token,
+                                 claimed_at=now)
+    if not reserved:
+        return token, []
+    deliveries = list(
+        Delivery.objects.filter(campaign_id=campaign_id, status=DeliveryStatus.RESERVED,
+                                claim_token=token)
+        .select_related("customer").order_by("pk")
+    )
+    return token, deliveries
+
+
+def release(campaign_id: int, token: uuid.UUID) -> int:
+    """Give back the deliveries a batch reserved but did not claim."""
+    return Delivery.objects.filter(
+        campaign_id=campaign_id, status=DeliveryStatus.RESERVED, claim_token=token,
+    ).update(status=DeliveryStatus.PENDING, claim_token=None)
+
+
+def message_id_of(delivery: Delivery, *, token: uuid.UUID, domain: str) -> str:
+    """The Message-ID of this attempt: campaign, delivery and batch (unique per attempt)."""
+    return f"<rc{delivery.campaign_id}.{delivery.pk}.{token.hex[:16]}@{domain}>"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    ids: set[int]
+    skipped: int = 0
+    stopped: bool = False  # the campaign is no longer sending (paused, cancelled)
+
+
+class GroupClaims:
+    """A batch's claim and sent statements, for groups of up to ``size`` deliveries."""
+
+    def __init__(self, campaign_id: int, token: uuid.UUID, *, domain: str, size: int) -> None:
+        self.campaign_id, self.token = campaign_id, token
+        self.sending = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.SENDING)
+        self.contactable = Exists(
+            Customer.objects.contactable().filter(pk=OuterRef("customer_id")))
+        self.suppressed = Exists(Suppression.objects.filter(address=OuterRef("address")))
+        reserved = Delivery.objects.filter(status=DeliveryStatus.RESERVED, claim_token=token)
+        self._claim = GroupUpdate(
+            reserved.filter(Exists(self.sending), self.contactable, ~self.suppressed),
+            {"status": DeliveryStatus.SENDING, "claimed_at": Now(),
+             "attempts": F("attempts") + 1,
+             "message_id": Concat(Value(f"<rc{campaign_id}."), Cast("id", CharField()),
+                                  Value(f".{token.hex[:16]}@{domain}>"),
+                                  output_field=CharField())},
+            size=size, returning=True,
+        )
+        self._sent = GroupUpdate(
+            Delivery.objects.filter(status=DeliveryStatus.SENDING, claim_token=token),
+            {"status": DeliveryStatus.SENT, "sent_at": Now(), "last_error": ""}, size=size,
+        )
+
+    def claim(self, ids: Sequence[int]) -> Claimed:
+        """Claim reserved deliveries that may still go out (committed): ``sending``.
+
+        Those refused because of consent or suppression are recorded as ``skipped``;
+        while the campaign is not sending nothing is claimed. The attempt's
+        Message-ID (see ``message_id_of``) is stored with the claim.
+        """
+        claimed = set(self._claim.run(ids, durable=True))
+        if len(claimed) == len(ids):
+            return Claimed(claimed)
+        skipped = Delivery.objects.filter(
+            pk__in=list(ids), status=DeliveryStatus.RESERVED, claim_token=self.token,
+        ).filter(~self.contactable | self.suppressed).update(
+            status=DeliveryStatus.SKIPPED,
+            last_error="skipped: no consent, unsubscribed or suppressed when sending",
+        )
+        return Claimed(claimed, skipped, stopped=not self.sending.exists())
+
+    def mark_sent(self, ids: Sequence[int]) -> int:
+        """sending -> sent, for the deliveries whose message went out."""
+        return self._sent.run(ids) if ids else 0
+
+
+def unclaim(token: uuid.UUID, ids: Iterable[int]) -> int:
+    """sending -> pending for claimed deliveries this live batch never attempted."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    return Delivery.objects.filter(
+        pk__in=ids, claim_token=token, status=DeliveryStatus.SENDING,
+    ).update(status=DeliveryStatus.PENDING, claim_token=None, attempts=F("attempts") - 1,
+             message_id="")
+
+
+def finish(delivery: Delivery, token: uuid.UUID, status: str, **fields) -> int:
+    """Move one claimed delivery out of ``sending`` (only if still this batch's)."""
+    return Delivery.objects.filter(
+        pk=delivery.pk, claim_token=token, status=DeliveryStatus.SENDING,
+    ).update(status=status, **fields)

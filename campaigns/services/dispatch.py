@@ -1,0 +1,96 @@
+"""What happens after a batch: the next batch now or later, or the campaign is done.
+
+Each campaign keeps up to PARALLEL_BATCHES send tasks in flight ("lanes"); a
+batch that filled up queues its successor, one that ended early (rate limit,
+SMTP server down) queues it with a countdown, and the last one marks the
+campaign sent. Tasks are queued with ``transaction.on_commit``.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Exists, Min, OuterRef
+from django.utils import timezone
+
+from ..conf import campaigns_settings
+from ..models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+
+
+def continue_campaign(*, campaign_id: int, continue_in: float | None, full: bool) -> None:
+    """After a batch: queue the next one now or later, or mark the campaign sent.
+
+    ``continue_in``: the batch ended early and the campaign continues after that many
+    seconds; ``full``: the batch took all it could, so more may be waiting.
+    """
+    if not Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.SENDING).exists():
+        return  # paused or cancelled: resume_campaign queues batches again
+    if continue_in is not None:
+        enqueue_batches(campaign_id=campaign_id, count=1, countdown=continue_in)
+        return
+    if full:
+        enqueue_batches(campaign_id=campaign_id, count=1)
+        return
+    next_due = Delivery.objects.filter(
+        campaign_id=campaign_id, status=DeliveryStatus.PENDING,
+    ).aggregate(at=Min("next_attempt_at"))["at"]
+    if next_due is not None:
+        countdown = max((next_due - timezone.now()).total_seconds(), 0.0)
+        enqueue_batches(campaign_id=campaign_id, count=1, countdown=countdown)
+        return
+    finish_if_done(campaign_id=campaign_id)
+
+
+def enqueue_batches(*, campaign_id: int, count: int, countdown: float = 0.0) -> None:
+    """Queue ``count`` send tasks for a campaign after the current transaction commits."""
+    countdown = min(max(countdown, 0.0), float(campaigns_settings.RETRY_BACKOFF_MAX))
+    if countdown:
+        # Tell recover_campaigns the campaign is waiting, not stalled.
+        Campaign.objects.filter(pk=campaign_id).update(
+            heartbeat_at=timezone.now() + timedelta(seconds=countdown),
+        )
+    for _ in range(count):
+        transaction.on_commit(lambda: _submit(campaign_id, countdown))
+
+
+_eager = threading.local()
+
+
+def _submit(campaign_id: int, countdown: float) -> None:
+    from celery import current_app
+
+    from ..tasks import send_campaign_batch
+
+    if not current_app.conf.task_always_eager:
+        send_campaign_batch.apply_async(kwargs={"campaign_id": campaign_id},
+                                        countdown=countdown or None)
+        return
+    # No broker (the demo runs tasks in-process): batches run one after another in a
+    # loop rather than nested, and nothing can wait; recover_campaigns picks retries up.
+    if countdown:
+        return
+    queue = getattr(_eager, "queue", None)
+    if queue is not None:
+        queue.append(campaign_id)
+        return
+    _eager.queue = queue = [campaign_id]
+    try:
+        while queue:
+            send_campaign_batch.apply(kwargs={"campaign_id": queue.pop(0)})
+    finally:
+        _eager.queue = None
+
+
+def finish_if_done(*, campaign_id: int) -> bool:
+    """Mark a sending campaign sent when no delivery is pending or sending."""
+    busy = Delivery.objects.filter(
+        campaign_id=OuterRef("pk"),
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.RESERVED, DeliveryStatus.SENDING],
+    )
+    return bool(
+        Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.SENDING)
+        .filter(~Exists(busy))
+        .update(status=CampaignStatus.SENT, finished_at=timezone.now())
+    )

@@ -1,0 +1,39 @@
+"""Celery tasks: ids in, one service call each.
+
+Sending tasks acknowledge late and are re-queued when their worker dies; that is
+safe because a delivery is claimed in the database before its SMTP call. Sending
+is I/O-bound: a worker with a thread pool (``celery worker --pool=threads
+--concurrency=4``) overlaps SMTP and database waits; prefork works too.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from . import services
+
+SAFE = {"acks_late": True, "reject_on_worker_lost": True}
+
+
+@shared_task(name="campaigns.send_batch", autoretry_for=(DatabaseError,), retry_backoff=5,
+             retry_backoff_max=300, max_retries=5, **SAFE)
+def send_campaign_batch(campaign_id: int, delivery_ids: list[int] | None = None) -> dict:
+    """Send one batch of a campaign (claim-N, or only ``delivery_ids``)."""
+    result = services.send_batch(campaign_id=campaign_id, delivery_ids=delivery_ids)
+    return {"claimed": result.claimed, "sent": result.sent, "failed": result.failed,
+            "retried": result.retried, "skipped": result.skipped}
+
+
+@shared_task(name="campaigns.launch_due", **SAFE)
+def launch_due() -> list[int]:
+    """Launch the scheduled campaigns whose time has come (celery beat)."""
+    return services.launch_due_campaigns()
+
+
+@shared_task(name="campaigns.recover", **SAFE)
+def recover() -> dict:
+    """Record deliveries of dead workers as unknown, finish or restart campaigns (beat)."""
+    report = services.recover_campaigns()
+    return {"unknown": report.unknown, "finished": report.finished,
+            "restarted": report.restarted}

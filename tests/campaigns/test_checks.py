@@ -1,0 +1,36 @@
+"""System checks of the campaigns settings."""
+
+from campaigns.checks import check_campaigns_settings
+
+
+def ids(settings) -> set[str]:
+    return {message.id for message in check_campaigns_settings(None)}
+
+
+def test_defaults_pass(settings):
+    settings.DEBUG = True
+    assert ids(settings) == set()
+
+
+def test_base_url_must_be_https_without_debug(settings):
+    settings.DEBUG = False
+    assert "campaigns.W001" in ids(settings)
+    settings.RULECAST_CAMPAIGNS = {"BASE_URL": "https://shop.example.com"}
+    assert ids(settings) == set()
+    settings.RULECAST_CAMPAIGNS = {"BASE_URL": "shop.example.com"}
+    assert "campaigns.E002" in ids(settings)
+
+
+def test_retry_delays_stay_under_the_visibility_timeout(settings):
+    settings.DEBUG = True
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+    assert "campaigns.E001" in ids(settings)
+    settings.RULECAST_CAMPAIGNS = {"RETRY_BACKOFF_MAX": 300}
+    assert ids(settings) == set()
+
+
+def test_bad_numbers_and_sending_timeout(settings):
+    settings.DEBUG = True
+    settings.RULECAST_CAMPAIGNS = {"BATCH_SIZE": 0, "SENDING_TIMEOUT": 30}
+    assert {"campaigns.E003", "campaigns.E004"} <= ids(settings)
