@@ -77,6 +77,14 @@ class CampaignAdmin(admin.ModelAdmin):
                                     "statistics"]}),
     ]
 
+    def get_changeform_initial_data(self, request):
+        """"Email this segment" links here with ?target_segments=ID[,ID]."""
+        initial = super().get_changeform_initial_data(request)
+        chosen = request.GET.get("target_segments", "")
+        if chosen:
+            initial["segments"] = [pk for pk in chosen.split(",") if pk.isdigit()]
+        return initial
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and not obj.is_editable:

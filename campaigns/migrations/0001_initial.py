@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
                 ('subject', models.CharField(help_text='A Django template, e.g. Hello {{ name }}.', max_length=255, verbose_name='subject')),
                 ('html_body', models.TextField(help_text='A Django template. Context: customer, name, segment, features.<name>, unsubscribe_url. An unsubscribe link is added when the body has none; http(s) links are tracked.', verbose_name='HTML body')),
                 ('text_body', models.TextField(help_text='A Django template.', verbose_name='plain-text body')),
-                ('from_email', models.CharField(blank=True, help_text='e.g. "Shop <news@example.com>"; empty: DEFAULT_FROM_EMAIL.', max_length=254, verbose_name='from')),
+                ('from_email', models.CharField(blank=True, help_text='e.g. news@example.com, or a name with the address in angle brackets; empty: DEFAULT_FROM_EMAIL.', max_length=254, verbose_name='from')),
                 ('reply_to', models.EmailField(blank=True, max_length=254, verbose_name='reply-to')),
                 ('scheduled_at', models.DateTimeField(blank=True, help_text='Launch then (celery beat); empty: launch when asked.', null=True, verbose_name='scheduled time')),
                 ('status', models.CharField(choices=[('draft', 'Draft'), ('scheduled', 'Scheduled'), ('sending', 'Sending'), ('paused', 'Paused'), ('sent', 'Sent'), ('cancelled', 'Cancelled')], default='draft', max_length=16, verbose_name='status')),
