@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).parent / "data"
-SHARED_SALES = Path("/work/shared/data/electronic_sales.csv")
+SHARED_SALES = DATA / "electronic_sales.csv"  # a copy of ../shared/data/electronic_sales.csv
 SALES_MAPPING = Path(__file__).resolve().parents[2] / "crm/importing/mappings/electronic_sales.json"
 
 

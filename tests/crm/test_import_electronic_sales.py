@@ -14,7 +14,6 @@ from .conftest import SALES_MAPPING, SHARED_SALES
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.slow,
-    pytest.mark.skipif(not SHARED_SALES.exists(), reason=f"{SHARED_SALES} is not here"),
 ]
 
 
