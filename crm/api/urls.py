@@ -1,9 +1,11 @@
+"""The crm API: /api/customers/, /api/orders/, /api/events/ (and their bulk/ actions)."""
+
 from django.urls import include, path
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from . import views
 
-router = DefaultRouter()
+router = SimpleRouter()
 router.register("customers", views.CustomerViewSet)
 router.register("orders", views.OrderViewSet)
 router.register("events", views.EventViewSet)

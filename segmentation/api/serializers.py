@@ -1,16 +1,41 @@
 from rest_framework import serializers
 
+from crm.api.fields import JSONObjectField, StrictTypesMixin
+
+from ..features import registry
 from ..models import Segment, Segmentation, SegmentationRun
+from ..pipeline import PipelineError
 from ..rules import RuleError
-from ..services import parse_rule_document
+from ..services import parse_rule_document, pipeline_config
 
 
-class SegmentationSerializer(serializers.ModelSerializer):
+class SegmentationSerializer(StrictTypesMixin, serializers.ModelSerializer):
+    features = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, max_length=100,
+        help_text="Registered feature names to segment on; empty: the default set.",
+    )
+
     class Meta:
         model = Segmentation
         fields = ["id", "name", "description", "features", "algorithm", "n_clusters", "k_min",
                   "k_max", "max_leaves", "sample_size", "random_seed", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
+
+    def validate_features(self, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in registry]
+        if unknown:
+            raise serializers.ValidationError(f"Unknown features: {', '.join(unknown)}.")
+        return list(dict.fromkeys(value))
+
+    def validate(self, attrs: dict) -> dict:
+        """Refuse what a run would refuse (k_min above k_max, a sample under 100...)."""
+        fields = {f: getattr(self.instance, f) for f in self.Meta.fields
+                  if self.instance is not None and f not in ("id",)}
+        try:
+            pipeline_config(Segmentation(**{**fields, **attrs})).validate()
+        except PipelineError as error:
+            raise serializers.ValidationError({"non_field_errors": [str(error)]}) from None
+        return attrs
 
 
 class SegmentSummarySerializer(serializers.ModelSerializer):
@@ -39,14 +64,15 @@ class SegmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ManualSegmentSerializer(serializers.Serializer):
+class ManualSegmentSerializer(StrictTypesMixin, serializers.Serializer):
     """A hand-written segment: its rule as the stored JSON form or as JsonLogic."""
 
     name = serializers.CharField(max_length=120)
     name_zh = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     description = serializers.CharField(required=False, allow_blank=True, default="")
     rule_format = serializers.ChoiceField(choices=["json", "jsonlogic"], default="json")
-    rule = serializers.JSONField()
+    rule = JSONObjectField(help_text='The rule: {"version": 1, "any": [{"all": [{"feature": '
+                           '"frequency", "op": ">=", "value": 3}]}]}, or its JsonLogic form.')
 
     def validate(self, attrs: dict) -> dict:
         try:

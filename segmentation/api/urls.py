@@ -1,9 +1,10 @@
 from django.urls import include, path
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from . import views
 
-router = DefaultRouter()
+# SimpleRouter: no browsable root view, which DRF lets anyone read.
+router = SimpleRouter()
 router.register("segmentations", views.SegmentationViewSet)
 router.register("runs", views.SegmentationRunViewSet)
 router.register("segments", views.SegmentViewSet)

@@ -2,12 +2,18 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from crm.api.base import RulecastViewMixin
 from crm.api.serializers import CustomerSerializer
 
 from .. import services
@@ -24,6 +30,32 @@ EXPORT_PARAMETERS = [
     OpenApiParameter("format", OpenApiTypes.STR, enum=FILE_FORMATS, default="json"),
     OpenApiParameter("lang", OpenApiTypes.STR, enum=LANGUAGES, default="en"),
 ]
+# One document per format: text/plain (text), application/json (json, jsonlogic),
+# application/sql (sql).
+EXPORT_RESPONSES = {
+    (200, "text/plain"): OpenApiResponse(
+        OpenApiTypes.STR, description="The rules as text/plain (format=text), "
+        "application/json (json, jsonlogic) or application/sql (sql)."),
+    (200, "application/json"): OpenApiTypes.OBJECT,
+    (200, "application/sql"): OpenApiTypes.STR,
+}
+MANUAL_SEGMENT_EXAMPLES = [
+    OpenApiExample("json", request_only=True, value={
+        "name": "Frequent big spenders", "rule_format": "json",
+        "rule": {"version": 1, "any": [{"all": [
+            {"feature": "frequency", "op": ">=", "value": 5},
+            {"feature": "total_spend", "op": ">", "value": 2000},
+        ]}]},
+    }),
+    OpenApiExample("jsonlogic", request_only=True, value={
+        "name": "Recent buyers", "rule_format": "jsonlogic",
+        "rule": {"<=": [{"var": "recency_days"}, 30]},
+    }),
+]
+RUN_LOCATION = OpenApiParameter(
+    "Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[202],
+    description="The run's URL: poll it until its status is succeeded or failed.",
+)
 
 
 class ExportFormatMixin:
@@ -44,11 +76,12 @@ def export_response(request, render) -> HttpResponse:
     return HttpResponse(exported.content, content_type=exported.content_type)
 
 
-class SegmentationViewSet(viewsets.ModelViewSet):
+class SegmentationViewSet(RulecastViewMixin, viewsets.ModelViewSet):
     queryset = Segmentation.objects.all()
     serializer_class = SegmentationSerializer
 
-    @extend_schema(request=None, responses={202: SegmentationRunSerializer})
+    @extend_schema(request=None, responses={202: SegmentationRunSerializer},
+                   parameters=[RUN_LOCATION])
     @action(detail=True, methods=["post"])
     def run(self, request, pk=None):
         """Start a run; poll the returned URL until its status is succeeded or failed."""
@@ -59,7 +92,8 @@ class SegmentationViewSet(viewsets.ModelViewSet):
                         headers={"Location": url})
 
 
-class SegmentationRunViewSet(ExportFormatMixin, viewsets.ReadOnlyModelViewSet):
+class SegmentationRunViewSet(RulecastViewMixin, ExportFormatMixin,
+                             viewsets.ReadOnlyModelViewSet):
     queryset = SegmentationRun.objects.select_related("segmentation").prefetch_related("segments")
     serializer_class = SegmentationRunSerializer
 
@@ -72,26 +106,30 @@ class SegmentationRunViewSet(ExportFormatMixin, viewsets.ReadOnlyModelViewSet):
             raise ValidationError({"status": [str(error)]}) from None
         return Response(SegmentationRunSerializer(run).data)
 
-    @extend_schema(parameters=EXPORT_PARAMETERS, responses={200: OpenApiTypes.STR})
+    @extend_schema(parameters=EXPORT_PARAMETERS, responses=EXPORT_RESPONSES)
     @action(detail=True, methods=["get"])
     def rules(self, request, pk=None):
+        """Every segment's rule, as text, json, jsonlogic or sql."""
         run = self.get_object()
         return export_response(request, lambda fmt, lang: export_run(run, fmt, lang=lang))
 
 
-class SegmentViewSet(ExportFormatMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
-                     viewsets.ReadOnlyModelViewSet):
+class SegmentViewSet(RulecastViewMixin, ExportFormatMixin, mixins.CreateModelMixin,
+                     mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Segments found by runs (read-only) and hand-written ones (create and edit)."""
 
     queryset = Segment.objects.select_related("run").order_by("pk")
     serializer_class = SegmentSerializer
+    # Members are customers: reading them needs the permission to view customers too.
+    action_permissions = {"members": ["view", "crm.view_customer"]}
 
     def get_serializer_class(self):
         if self.action in ("create", "update", "partial_update"):
             return ManualSegmentSerializer
         return SegmentSerializer
 
-    @extend_schema(request=ManualSegmentSerializer, responses={201: SegmentSerializer})
+    @extend_schema(request=ManualSegmentSerializer, responses={201: SegmentSerializer},
+                   examples=MANUAL_SEGMENT_EXAMPLES)
     def create(self, request, *args, **kwargs):
         serializer = ManualSegmentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -112,7 +150,7 @@ class SegmentViewSet(ExportFormatMixin, mixins.CreateModelMixin, mixins.UpdateMo
         segment = services.save_manual_segment(segment=segment, **data)
         return Response(SegmentSerializer(segment).data)
 
-    @extend_schema(parameters=EXPORT_PARAMETERS, responses={200: OpenApiTypes.STR})
+    @extend_schema(parameters=EXPORT_PARAMETERS, responses=EXPORT_RESPONSES)
     @action(detail=True, methods=["get"])
     def rules(self, request, pk=None):
         """The segment's rule as text, json, jsonlogic or sql."""
