@@ -72,8 +72,10 @@ def main() -> None:
     customer_ids = list(Customer.objects.order_by("?").values_list("pk", flat=True)[:args.repeats])
     now = timezone.now()
 
-    def refresh_one(ids=iter(customer_ids)) -> None:
-        customer_id = next(ids)
+    remaining = iter(customer_ids)
+
+    def refresh_one() -> None:
+        customer_id = next(remaining)
         Order.objects.bulk_create([Order(customer_id=customer_id, amount=Decimal("500"),
                                          placed_at=now - timedelta(hours=1))])
         refresh_customers(customer_ids=[customer_id], now=now)

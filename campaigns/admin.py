@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -53,6 +54,15 @@ class LinkInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+
+def _percentages(stats):
+    """Template-friendly rates (0-100) of a Stats row."""
+    return {
+        **stats.__dict__,
+        **{name: getattr(stats, name) * 100 for name in
+           ("open_rate", "click_rate", "unsubscribe_rate", "bounce_rate")},
+    }
 
 
 @admin.register(Campaign)
@@ -119,20 +129,27 @@ class CampaignAdmin(admin.ModelAdmin):
     def statistics(self, obj: Campaign) -> str:
         if obj.pk is None or obj.launched_at is None:
             return "—"
-        rows = [campaign_stats(obj), *segment_stats(obj)]
-        header = format_html(
-            "<tr>" + "<th>{}</th>" * 10 + "</tr>", "", _("recipients"), _("sent"), _("failed"),
-            _("unknown"), _("unique opens"), _("unique clicks"), _("unsubscribes"),
-            _("bounces"), _("complaints"),
-        )
-        body = format_html_join("", "<tr>" + "<td>{}</td>" * 10 + "</tr>", (
-            (row.label, row.recipients, row.sent, row.failed, row.unknown,
-             f"{row.opens} ({row.open_rate:.1%})", f"{row.clicks} ({row.click_rate:.1%})",
-             f"{row.unsubscribes} ({row.unsubscribe_rate:.1%})",
-             f"{row.bounces} ({row.bounce_rate:.1%})", row.complaints)
-            for row in rows
-        ))
-        return format_html("<table>{}{}</table>", header, body)
+        total = campaign_stats(obj)
+        rows = [total, *segment_stats(obj)]
+        percent = [
+            (_("opened"), "open_rate"), (_("clicked"), "click_rate"),
+            (_("unsubscribed"), "unsubscribe_rate"), (_("bounced"), "bounce_rate"),
+            (_("failed"), "failed_rate"),
+        ]
+        chart = {
+            "title": str(_("Rates per segment (share of messages sent)")),
+            "axis": str(_("% of sent messages")),
+            "labels": [str(row.label) for row in rows],
+            "series": [{"label": str(label), "values": [round(getattr(row, rate) * 100, 1)
+                                                        for row in rows]}
+                       for label, rate in percent],
+        }
+        handled = total.sent + total.failed + total.unknown + total.skipped
+        return render_to_string("admin/campaigns/campaign/stats.html", {
+            "rows": [_percentages(row) for row in rows], "chart": chart,
+            "chart_height": 120 + 60 * len(rows),
+            "progress": {"done": handled, "total": total.recipients, "waiting": total.waiting},
+        })
 
     @admin.action(description=_("Launch (or schedule, when the time is ahead)"))
     def launch(self, request, queryset):

@@ -34,7 +34,8 @@ class Campaign(models.Model):
     text_body = models.TextField(_("plain-text body"), help_text=_("A Django template."))
     from_email = models.CharField(
         _("from"), max_length=254, blank=True,
-        help_text=_('e.g. news@example.com, or a name with the address in angle brackets; empty: DEFAULT_FROM_EMAIL.'),
+        help_text=_("e.g. news@example.com, or a name with the address in angle brackets; "
+                    "empty: DEFAULT_FROM_EMAIL."),
     )
     reply_to = models.EmailField(_("reply-to"), blank=True)
     segments = models.ManyToManyField(
