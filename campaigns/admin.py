@@ -11,6 +11,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from crm.models import Customer
+
 from . import services
 from .models import (
     Campaign,
@@ -111,10 +113,19 @@ class CampaignAdmin(admin.ModelAdmin):
         campaign = self.get_object(request, str(object_id))
         if campaign is None or not self.has_view_permission(request, campaign):
             return self._get_obj_does_not_exist_redirect(request, self.opts, str(object_id))
+        # A chosen customer, by email or id; otherwise a sample member of the targets.
+        wanted = request.GET.get("customer", "").strip()
+        customer = None
+        if wanted:
+            lookup = {"pk": int(wanted)} if wanted.isdigit() else {"email": wanted.lower()}
+            customer = Customer.objects.filter(**lookup).first()
+            if customer is None:
+                messages.warning(request, _("No customer %(who)s; showing a sample member.")
+                                 % {"who": wanted})
         context = {
             **self.admin_site.each_context(request), "opts": self.opts, "original": campaign,
             "title": _("Preview of %(name)s") % {"name": campaign.name},
-            "preview": preview_campaign(campaign),
+            "preview": preview_campaign(campaign, customer=customer), "wanted": wanted,
         }
         return TemplateResponse(request, "admin/campaigns/campaign/preview.html", context)
 

@@ -65,3 +65,19 @@ def test_other_admin_pages_load(admin_client):
     for model in ("delivery", "suppression", "trackingevent", "providerevent", "campaign"):
         assert admin_client.get(reverse(f"admin:campaigns_{model}_changelist")).status_code == 200
     assert admin_client.get(reverse("admin:campaigns_campaign_add")).status_code == 200
+
+
+def test_preview_for_a_chosen_customer(admin_client, db):
+    from campaigns.models import Campaign
+    from crm.models import Customer
+
+    customer = Customer.objects.create(email="Chosen@Example.com", name="Chosen One")
+    campaign = Campaign.objects.create(name="p", subject="Hi {{ name }}", html_body="<p>x</p>",
+                                       text_body="x")
+    url = f"/admin/campaigns/campaign/{campaign.pk}/preview/"
+    page = admin_client.get(url, {"customer": "chosen@example.com"}).content.decode()
+    assert "Hi Chosen One" in page and "chosen@example.com" in page
+    page = admin_client.get(url, {"customer": str(customer.pk)}).content.decode()
+    assert "Hi Chosen One" in page
+    missing = admin_client.get(url, {"customer": "nobody@example.com"}).content.decode()
+    assert "No customer nobody@example.com" in missing
