@@ -149,6 +149,7 @@ class CampaignAdmin(admin.ModelAdmin):
         ]
         chart = {
             "title": str(_("Rates per segment (share of messages sent)")),
+            # xgettext:no-python-format
             "axis": str(_("% of sent messages")),
             "labels": [str(row.label) for row in rows],
             "series": [{"label": str(label), "values": [round(getattr(row, rate) * 100, 1)

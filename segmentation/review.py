@@ -370,6 +370,7 @@ def profile_chart(segment: Segment, segments: list[Segment],
         "colour": colour(segment.index),
         "segment_label": gettext("This segment (median)"),
         "overall_label": gettext("Whole shop (median)"),
+        # xgettext:no-python-format
         "x_title": gettext("Median, as % of the feature's largest median in this run"),
     }
 
