@@ -4,8 +4,10 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
@@ -51,6 +53,24 @@ class SegmentationAdmin(admin.ModelAdmin):
         (_("Clustering"), {"fields": ["algorithm", "n_clusters", "k_min", "k_max",
                                       "max_leaves", "sample_size", "random_seed"]}),
     ]
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/start/", self.admin_site.admin_view(self.start_view),
+                 name="segmentation_segmentation_start"),
+            *super().get_urls(),
+        ]
+
+    def start_view(self, request, pk: int):
+        """The change page's one button: start a run and go to its review page."""
+        segmentation = get_object_or_404(Segmentation, pk=pk)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request, segmentation):
+            raise PermissionDenied
+        with transaction.atomic():
+            run = services.start_run(segmentation=segmentation)
+        return redirect("admin:segmentation_segmentationrun_review", run.pk)
 
     @admin.action(description=_("Start a run"))
     def start_runs(self, request, queryset):

@@ -77,3 +77,18 @@ def test_customers_filtered_by_segment_show_their_features_and_segments(admin_cl
     page = admin_client.get(f"/admin/crm/customer/{member.pk}/change/").content.decode()
     assert segment.name in page
     assert "time since last order" in page
+
+
+def test_one_button_starts_a_run_and_shows_its_review(admin_client, shop,
+                                                      django_capture_on_commit_callbacks):
+    segmentation = Segmentation.objects.create(name="button", n_clusters=3)
+    page = admin_client.get(f"/admin/segmentation/segmentation/{segmentation.pk}/change/")
+    start = f"/admin/segmentation/segmentation/{segmentation.pk}/start/"
+    assert start in page.content.decode()
+    assert admin_client.get(start).status_code == 405
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(start)
+    run = SegmentationRun.objects.get(segmentation=segmentation)
+    assert response.status_code == 302 and response["Location"].endswith(f"/{run.pk}/review/")
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
