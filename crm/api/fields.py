@@ -24,34 +24,33 @@ DECIMAL_PATTERN = f"^{DECIMAL.pattern}$"
 MAX_JSON_DEPTH = 20
 
 
-class ExternalIdField(serializers.CharField):
+class BlankIsNoneMixin:
+    """Optional text: null or blank (after trimming) means none."""
+
+    default_max_length = 255
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", self.default_max_length)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if isinstance(data, str) and not data.strip() and self.allow_null:
+            data = None
+        return super().run_validation(data)
+
+
+class ExternalIdField(BlankIsNoneMixin, serializers.CharField):
     """An id from another system: trimmed; blank or null means none."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 128)
-        kwargs.setdefault("allow_null", True)
-        kwargs.setdefault("allow_blank", True)
-        super().__init__(**kwargs)
-
-    def run_validation(self, data: Any = empty) -> Any:
-        if isinstance(data, str) and not data.strip() and self.allow_null:
-            data = None
-        return super().run_validation(data)
+    default_max_length = 128
 
 
-class NormalizedEmailField(serializers.EmailField):
+class NormalizedEmailField(BlankIsNoneMixin, serializers.EmailField):
     """An address stored trimmed and lower-cased (as ``Customer.save`` does); blank is none."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 254)
-        kwargs.setdefault("allow_null", True)
-        kwargs.setdefault("allow_blank", True)
-        super().__init__(**kwargs)
-
-    def run_validation(self, data: Any = empty) -> Any:
-        if isinstance(data, str) and not data.strip() and self.allow_null:
-            data = None
-        return super().run_validation(data)
+    default_max_length = 254
 
     def to_internal_value(self, data: Any) -> str | None:
         # Normalised before the validators run, so uniqueness is checked on the stored form.
