@@ -27,6 +27,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+from _setup import PeakRSS  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 sys.path.insert(0, str(ROOT))
 
 SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴"]
@@ -119,33 +121,6 @@ class CpuMeter:
         self.server = sum(last - first for first, last in self.seen.values())
 
 
-class PeakRss:
-    """Samples this process's resident memory in a thread; ``peak`` in bytes."""
-
-    def __init__(self, interval: float = 0.02) -> None:
-        import psutil
-
-        self.process = psutil.Process()
-        self.interval = interval
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(self.interval)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.process.memory_info().rss)
-
-
 BASELINE_DDL = """
 CREATE UNLOGGED TABLE bench_customer_baseline (
     external_id varchar(128), email varchar(254), name varchar(200), gender varchar(16),
@@ -217,7 +192,7 @@ def main() -> int:
             return 2
         database = connection.settings_dict["NAME"]
         cpu = CpuMeter(database) if args.verbose else contextlib.nullcontext()
-        with PeakRss() as rss, cpu:
+        with PeakRSS(interval=0.02) as rss, cpu:
             began = time.perf_counter()
             report = import_csv(source=path, kind="customers", batch_size=args.batch_size)
             elapsed = time.perf_counter() - began
@@ -236,7 +211,7 @@ def main() -> int:
             path.replace(kept)
             print(f"kept {kept}", file=sys.stderr)
     print(f"import: {args.rows} rows, {elapsed:.1f} s (baseline {base:.1f} s, "
-          f"ratio {elapsed / base:.2f}), peak RSS {rss.peak / 2**20:.0f} MB")
+          f"ratio {elapsed / base:.2f}), peak RSS {rss.peak_mb:.0f} MB")
     return 0
 
 

@@ -10,19 +10,14 @@ from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .exports import FILE_FORMATS, LANGUAGES, export_run, export_segments
 from .features import registry
 from .models import MembershipChange, Segment, Segmentation, SegmentationRun, SegmentKind
-from .review import review_urls
+from .review import review_urls, user_language
 from .rules import Rule, RuleError, render_text
-
-
-def user_language() -> str:
-    return "zh" if (get_language() or "").startswith("zh") else "en"
 
 
 def render_segment_rule(segment: Segment) -> str:

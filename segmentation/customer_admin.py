@@ -9,7 +9,6 @@ from django.contrib import admin
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin import CustomerAdmin
@@ -17,6 +16,7 @@ from crm.models import Customer
 
 from .features import registry
 from .models import CustomerFeatures, Segment
+from .review import user_language
 from .rules.text import format_value
 
 
@@ -83,7 +83,7 @@ class CustomerWithSegmentsAdmin(CustomerAdmin):
         row = CustomerFeatures.objects.filter(customer=customer).first()
         if row is None:
             return _("not computed yet (they are computed by a segmentation run)")
-        lang = "zh" if (get_language() or "").startswith("zh") else "en"
+        lang = user_language()
         values = []
         for name, info in registry.catalog().items():
             value = getattr(row, name) if hasattr(row, name) else row.extra.get(name)

@@ -45,7 +45,7 @@ from .exports import FILE_FORMATS
 from .features import registry
 from .models import RunStatus, Segment, SegmentationRun
 from .rules import Clause, Condition, FeatureInfo, Rule, RuleError, render_text
-from .rules.text import format_value
+from .rules.text import format_value, normalise_lang
 
 #: Segment colours (Tableau 10), shared by the swatches, the map and the diagrams.
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
@@ -73,9 +73,9 @@ FORMAT_LABELS = {"text": _("Text"), "json": "JSON", "jsonlogic": "JsonLogic", "s
 OP_SYMBOLS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
 
 
-def review_language(language: str | None = None) -> str:
-    """``"zh"`` when the active language is Chinese, else ``"en"``."""
-    return "zh" if (language or get_language() or "").lower().startswith("zh") else "en"
+def user_language(language: str | None = None) -> str:
+    """``"zh"`` when ``language`` (default: the active one) is Chinese, else ``"en"``."""
+    return normalise_lang(language or get_language() or "")
 
 
 def colour(index: int) -> str:
@@ -102,7 +102,7 @@ def run_review(run: SegmentationRun, lang: str = "en") -> dict[str, Any]:
         each, with ``paths`` and ``profile``), ``confusion``, ``stability`` and
         ``exports``; sections a run lacks are None or empty.
     """
-    lang = review_language(lang)
+    lang = user_language(lang)
     catalog = registry.catalog()
     metrics: Mapping[str, Any] = run.metrics or {}
     segments = list(run.segments.order_by("index", "pk"))
@@ -467,7 +467,7 @@ def review_page(model_admin, request: HttpRequest, pk: int) -> HttpResponse:
         "title": gettext("Review %(run)s") % {"run": run},
         "subtitle": None,
         "run": run,
-        "review": run_review(run, review_language()),
+        "review": run_review(run, user_language()),
         "can_change": can_change,
         "can_publish": can_change and run.status == RunStatus.SUCCEEDED
         and not run.is_published,

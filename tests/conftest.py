@@ -109,15 +109,14 @@ class CeleryWorker:
                 self.kill()
 
 
-@pytest.fixture
-def celery_worker(redis_url, django_db_setup, django_db_blocker, transactional_db):
-    """Start a real worker; tasks sent in the test go through Redis to it."""
+def running_worker(redis_url: str, **worker_options):
+    """Yield a started worker on a flushed broker; tasks go to it until it stops."""
     import redis
 
     from rulecast.celery import app
 
     redis.Redis.from_url(redis_url).flushdb()
-    worker = CeleryWorker(redis_url, _database_url_for_worker())
+    worker = CeleryWorker(redis_url, _database_url_for_worker(), **worker_options)
     app.conf.task_always_eager = False
     try:
         worker.start()
@@ -125,3 +124,9 @@ def celery_worker(redis_url, django_db_setup, django_db_blocker, transactional_d
     finally:
         app.conf.task_always_eager = True
         worker.stop()
+
+
+@pytest.fixture
+def celery_worker(redis_url, django_db_setup, django_db_blocker, transactional_db):
+    """Start a real worker; tasks sent in the test go through Redis to it."""
+    yield from running_worker(redis_url)

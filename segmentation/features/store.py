@@ -15,13 +15,9 @@ import pandas as pd
 from django.db import connection, transaction
 
 from ..models import CustomerFeatures
+from ..querying import COLUMN_FEATURES, feature_columns
 from .compute import FeatureSelect, feature_select, id_ranges, with_fallbacks
 from .registry import FeatureRegistry, registry
-
-COLUMN_FEATURES = frozenset(
-    field.name for field in CustomerFeatures._meta.concrete_fields
-    if field.get_internal_type() == "FloatField"
-)
 
 
 def _json_object(pairs: list[tuple[str, str]]) -> str:
@@ -50,8 +46,6 @@ def _insert(select: FeatureSelect, now: datetime) -> None:
 
 def read_features(names: Sequence[str], customer_ids: Sequence[int] | None = None) -> pd.DataFrame:
     """Stored features (index: customer id) for everyone or for ``customer_ids``."""
-    from ..querying import feature_columns
-
     qn = connection.ops.quote_name
     expressions = feature_columns(connection)
     table = qn(CustomerFeatures._meta.db_table)

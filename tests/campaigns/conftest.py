@@ -214,22 +214,11 @@ def make_campaign(segments, *, excluded=(), **fields) -> Campaign:
 @pytest.fixture
 def mail_worker(redis_url, django_db_setup, django_db_blocker, transactional_db, smtp, settings):
     """A real Celery worker (2 processes) sending to ``smtp`` with worker_settings."""
-    import redis
+    from tests.conftest import running_worker
 
-    from rulecast.celery import app
-    from tests.conftest import CeleryWorker, _database_url_for_worker
-
-    redis.Redis.from_url(redis_url).flushdb()
     settings.RULECAST_CAMPAIGNS = worker_settings.RULECAST_CAMPAIGNS
-    worker = CeleryWorker(redis_url, _database_url_for_worker(), extra_env={
+    yield from running_worker(redis_url, extra_env={
         "DJANGO_SETTINGS_MODULE": "tests.campaigns.worker_settings",
         "TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": smtp.host, "EMAIL_PORT": str(smtp.port),
     })
-    app.conf.task_always_eager = False
-    try:
-        worker.start()
-        yield worker
-    finally:
-        app.conf.task_always_eager = True
-        worker.stop()

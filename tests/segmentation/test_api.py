@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from segmentation.models import Segment, Segmentation, SegmentationRun
 from segmentation.features.store import refresh_feature_table
+from segmentation.models import Segment, Segmentation, SegmentationRun
 from segmentation.services import execute_run
 
 from .conftest import NOW

@@ -18,15 +18,19 @@ pytestmark = pytest.mark.django_db
 
 def order(customer, days_ago, amount, category="books", status=OrderStatus.COMPLETED):
     return Order.objects.create(
-        customer=customer, placed_at=NOW - timedelta(days=days_ago), amount=Decimal(amount),
-        category=category, status=status,
+        customer=customer,
+        placed_at=NOW - timedelta(days=days_ago),
+        amount=Decimal(amount),
+        category=category,
+        status=status,
     )
 
 
 @pytest.fixture
 def shop():
     buyer = Customer.objects.create(
-        email="buyer@example.com", signed_up_at=NOW - timedelta(days=400),
+        email="buyer@example.com",
+        signed_up_at=NOW - timedelta(days=400),
         birth_date=datetime(1990, 6, 2).date(),
     )
     order(buyer, 10, "100.00", "books")
@@ -34,8 +38,12 @@ def shop():
     order(buyer, 110, "100.00", "books")
     order(buyer, 5, "9999.00", "books", status=OrderStatus.CANCELLED)  # never counts
     for days in (1, 2, 40):
-        Event.objects.create(customer=buyer, event_type="session", occurred_at=NOW - timedelta(days=days))
-    Event.objects.create(customer=buyer, event_type="page_view", occurred_at=NOW - timedelta(days=1))
+        Event.objects.create(
+            customer=buyer, event_type="session", occurred_at=NOW - timedelta(days=days)
+        )
+    Event.objects.create(
+        customer=buyer, event_type="page_view", occurred_at=NOW - timedelta(days=1)
+    )
     browser = Customer.objects.create(external_id="B1", signed_up_at=NOW - timedelta(days=20))
     return buyer, browser
 

@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from crm.models import Order
 from segmentation.exports import export_run, export_segments
+from segmentation.features.compute import compute_features
 from segmentation.membership import refresh_customers
 from segmentation.models import MembershipChange, Segment, Segmentation, SegmentationRun
 from segmentation.rules import Rule, RuleError, evaluate
-from segmentation.features.compute import compute_features
 from segmentation.services import (
     execute_run,
     parse_rule_document,
@@ -28,21 +28,26 @@ pytestmark = pytest.mark.django_db
 
 def published_run(name="live"):
     run = SegmentationRun.objects.create(
-        segmentation=Segmentation.objects.create(name=name, n_clusters=3))
+        segmentation=Segmentation.objects.create(name=name, n_clusters=3)
+    )
     run = execute_run(run_id=run.pk, now=NOW)
     assert run.status == "succeeded", run.error
     return publish_run(run=run)
 
 
 def segment_of(customer_id):
-    return set(Segment.objects.filter(memberships__customer_id=customer_id)
-               .values_list("pk", flat=True))
+    return set(
+        Segment.objects.filter(memberships__customer_id=customer_id).values_list("pk", flat=True)
+    )
 
 
 def become_loyal(customer_id, now=NOW):
     for day in range(12):
-        Order.objects.create(customer_id=customer_id, amount=Decimal("900"),
-                             placed_at=now - timedelta(days=day * 2 + 1))
+        Order.objects.create(
+            customer_id=customer_id,
+            amount=Decimal("900"),
+            placed_at=now - timedelta(days=day * 2 + 1),
+        )
 
 
 def test_a_new_order_moves_the_customer_and_records_it(shop):
@@ -59,7 +64,9 @@ def test_a_new_order_moves_the_customer_and_records_it(shop):
     (segment,) = [s for s in run.segments.all() if evaluate(Rule.from_dict(s.rule), features)[0]]
     assert after == {segment.pk}
     assert {(c.direction, c.segment_id) for c in changes} == {
-        ("left", next(iter(before))), ("entered", segment.pk)}
+        ("left", next(iter(before))),
+        ("entered", segment.pk),
+    }
     assert MembershipChange.objects.filter(customer_id=lapsed).count() == 2
 
 
@@ -77,7 +84,9 @@ def test_a_rerun_on_shifted_data_keeps_segment_ids_and_names(shop):
     first = published_run("stable")
     old = {s.pk: s.name for s in first.segments.all()}
     for pk in list(shop)[:15]:
-        Order.objects.create(customer_id=pk, amount=Decimal("120"), placed_at=NOW - timedelta(days=3))
+        Order.objects.create(
+            customer_id=pk, amount=Decimal("120"), placed_at=NOW - timedelta(days=3)
+        )
     second = SegmentationRun.objects.create(segmentation=first.segmentation)
     second = execute_run(run_id=second.pk, now=NOW)
     stability = second.metrics["stability"]
@@ -96,11 +105,13 @@ def test_a_rerun_on_shifted_data_keeps_segment_ids_and_names(shop):
 
 def test_bad_rules_are_refused_with_the_place(db):
     with pytest.raises(RuleError, match="unknown feature 'spend'"):
-        parse_rule_document({"version": 1, "any": [{"all": [
-            {"feature": "spend", "op": ">", "value": 5}]}]})
+        parse_rule_document(
+            {"version": 1, "any": [{"all": [{"feature": "spend", "op": ">", "value": 5}]}]}
+        )
     with pytest.raises(RuleError, match=r"any\[0\]\.all\[0\]"):
-        parse_rule_document({"version": 1, "any": [{"all": [
-            {"feature": "frequency", "op": ">", "value": "many"}]}]})
+        parse_rule_document(
+            {"version": 1, "any": [{"all": [{"feature": "frequency", "op": ">", "value": "many"}]}]}
+        )
     with pytest.raises(RuleError):
         parse_rule_document({"and": [{">": [{"var": "frequency"}]}]}, "jsonlogic")
     with pytest.raises(RuleError):
@@ -108,8 +119,10 @@ def test_bad_rules_are_refused_with_the_place(db):
 
 
 def test_a_hand_written_segment_selects_what_its_rule_says(shop):
-    rule = parse_rule_document({"and": [{">=": [{"var": "frequency"}, 10]},
-                                        {">": [{"var": "total_spend"}, 5000]}]}, "jsonlogic")
+    rule = parse_rule_document(
+        {"and": [{">=": [{"var": "frequency"}, 10]}, {">": [{"var": "total_spend"}, 5000]}]},
+        "jsonlogic",
+    )
     compute = compute_features(now=NOW)
     from segmentation.features.store import refresh_feature_table
 
@@ -131,7 +144,8 @@ def test_exports_of_a_run_in_every_format(shop):
     document = json.loads(export_run(run, "json").content)
     assert [s["name"] for s in document["segments"]] == names
     assert Rule.from_dict(document["segments"][0]["rule"]) == Rule.from_dict(
-        run.segments.order_by("index")[0].rule)
+        run.segments.order_by("index")[0].rule
+    )
     jsonlogic = json.loads(export_run(run, "jsonlogic").content)
     assert "and" in json.dumps(jsonlogic["segments"][0]["rule"]) or jsonlogic["segments"][0]["rule"]
     sql = export_segments([run.segments.order_by("index")[0]], "sql").content

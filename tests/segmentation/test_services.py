@@ -30,7 +30,9 @@ def test_a_run_finds_the_groups_and_stores_rule_membership(shop):
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.progress == 1.0 and run.stage == "done"
     fractions = [fraction for _, fraction in stages]
-    assert fractions == sorted(fractions) and {"features", "cluster", "explain"} <= {s for s, _ in stages}
+    assert fractions == sorted(fractions) and {"features", "cluster", "explain"} <= {
+        s for s, _ in stages
+    }
     assert set(run.timings) >= {"features", "saving"}
     assert run.customer_count == len(shop)
     segments = list(run.segments.order_by("index"))
@@ -81,8 +83,12 @@ def test_fewer_customers_than_k_fails_with_a_reason(db):
 @override_settings(RULECAST_SEGMENTATION=CLUSTER_SMALL_SHOPS)
 def test_k_larger_than_distinct_customers_fails_with_a_reason(db):
     for n in range(12):  # twelve customers, two distinct behaviours
-        customer = Customer.objects.create(email=f"d{n}@example.com", signed_up_at=NOW - timedelta(days=100))
-        Order.objects.create(customer=customer, placed_at=NOW - timedelta(days=10 + 50 * (n % 2)), amount=100)
+        customer = Customer.objects.create(
+            email=f"d{n}@example.com", signed_up_at=NOW - timedelta(days=100)
+        )
+        Order.objects.create(
+            customer=customer, placed_at=NOW - timedelta(days=10 + 50 * (n % 2)), amount=100
+        )
     run = run_now(Segmentation.objects.create(name="k4", n_clusters=4))
     assert run.status == RunStatus.FAILED
     assert "distinct" in run.error.lower()
@@ -129,8 +135,11 @@ def test_k_is_chosen_when_not_given(shop):
 
 def test_a_constant_feature_is_dropped_with_a_note(shop):
     # age_years is missing for everyone (no birth dates): it cannot separate anyone.
-    run = run_now(Segmentation.objects.create(
-        name="const", n_clusters=3, features=["frequency", "total_spend", "age_years"]))
+    run = run_now(
+        Segmentation.objects.create(
+            name="const", n_clusters=3, features=["frequency", "total_spend", "age_years"]
+        )
+    )
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert any("age_years" in note for note in run.metrics.get("notes", []))
 
@@ -145,19 +154,24 @@ def test_missing_values_are_imputed_for_clustering(shop):
     ids = list(shop)[:20]
     Customer.objects.filter(pk__in=ids[:10]).update(birth_date="1980-01-01")
     Customer.objects.filter(pk__in=ids[10:]).update(birth_date="2000-01-01")
-    run = run_now(Segmentation.objects.create(
-        name="gaps", n_clusters=3, features=["frequency", "total_spend", "age_years"]))
+    run = run_now(
+        Segmentation.objects.create(
+            name="gaps", n_clusters=3, features=["frequency", "total_spend", "age_years"]
+        )
+    )
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.segments.count() == 3
 
 
 def test_a_small_shop_gets_rfm_groups_and_is_told_so(db):
     for n in range(40):
-        customer = Customer.objects.create(email=f"s{n}@example.com",
-                                           signed_up_at=NOW - timedelta(days=300))
+        customer = Customer.objects.create(
+            email=f"s{n}@example.com", signed_up_at=NOW - timedelta(days=300)
+        )
         for i in range(n % 5):
-            Order.objects.create(customer=customer, amount=50 + n,
-                                 placed_at=NOW - timedelta(days=5 + 20 * i + n))
+            Order.objects.create(
+                customer=customer, amount=50 + n, placed_at=NOW - timedelta(days=5 + 20 * i + n)
+            )
     run = run_now(Segmentation.objects.create(name="tiny", n_clusters=4))
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.metrics["method"] == "rfm"
