@@ -13,15 +13,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .exports import FILE_FORMATS, LANGUAGES, export_run, export_segments
-from .features import registry
+from .exports import FILE_FORMATS, LANGUAGES, export_run, export_segments, render_rule
 from .models import MembershipChange, Segment, Segmentation, SegmentationRun, SegmentKind
 from .review import review_urls, user_language
-from .rules import Rule, RuleError, render_text
+from .rules import RuleError
 
 
 def render_segment_rule(segment: Segment) -> str:
-    return render_text(Rule.from_dict(segment.rule), registry.catalog(), lang=user_language())
+    return render_rule(segment, "text", lang=user_language())
 
 
 def download_links(url_name: str, pk: int):

@@ -5,9 +5,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from segmentation.features import registry
+from segmentation.exports import render_rule
 from segmentation.models import Algorithm, RunStatus, Segmentation, SegmentationRun
-from segmentation.rules import Rule, render_text
 from segmentation.services import default_segmentation, execute_run, publish_run
 
 
@@ -68,20 +67,18 @@ class Command(BaseCommand):
 
     def _print_run(self, run: SegmentationRun, lang: str) -> None:
         metrics = run.metrics
-        catalog = registry.catalog()
         self.stdout.write(
             f"Run #{run.pk}: {run.customer_count} customers, {run.segments.count()} segments, "
             f"fidelity {metrics.get('fidelity', 0):.3f}, "
             f"price of explainability {metrics.get('price_of_explainability', 0):.3f}"
         )
         for segment in run.segments.order_by("index"):
-            rule = Rule.from_dict(segment.rule)
             self.stdout.write("")
             if lang in ("en", "both"):
                 self.stdout.write(
                     f"{segment.name} — {segment.size} customers ({segment.share:.0%})"
                 )
-                self.stdout.write(f"  {render_text(rule, catalog, lang='en')}")
+                self.stdout.write(f"  {render_rule(segment, 'text', lang='en')}")
             if lang in ("zh", "both"):
                 self.stdout.write(f"{segment.name_zh} — {segment.size} 位客户")
-                self.stdout.write(f"  {render_text(rule, catalog, lang='zh')}")
+                self.stdout.write(f"  {render_rule(segment, 'text', lang='zh')}")
