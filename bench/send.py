@@ -152,7 +152,8 @@ def baseline(campaign, port: int, runs: int) -> tuple[int, float]:
     messages = []
     maker = tokens.UrlMaker()
     for delivery in Delivery.objects.filter(campaign=campaign).select_related("customer"):
-        urls = maker.for_delivery(delivery.pk)
+        urls = maker.for_delivery(delivery.pk, campaign_id=delivery.campaign_id,
+                                  customer_id=delivery.customer_id)
         rendered = rendering.render(
             compiled, customer=delivery.customer, address=delivery.address,
             segment=segments.get(delivery.segment_id), urls=urls,

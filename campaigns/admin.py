@@ -67,18 +67,39 @@ def _percentages(stats):
     }
 
 
+class ArchivedFilter(admin.SimpleListFilter):
+    """Archived campaigns are hidden unless asked for."""
+
+    title = _("archived")
+    parameter_name = "archived"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("Not archived")), ("yes", _("Archived")), ("all", _("All"))]
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {"selected": (self.value() or "no") == lookup, "display": title,
+                   "query_string": changelist.get_query_string({self.parameter_name: lookup})}
+
+    def queryset(self, request, queryset):
+        value = self.value() or "no"
+        if value == "all":
+            return queryset
+        return queryset.filter(archived_at__isnull=value == "no")
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     list_display = ["name", "status", "scheduled_at", "recipient_count", "launched_at",
                     "finished_at"]
-    list_filter = ["status"]
+    list_filter = ["status", ArchivedFilter]
     search_fields = ["name", "subject"]
     date_hierarchy = "created_at"
     filter_horizontal = ["segments", "excluded_segments"]
     readonly_fields = ["status", "recipient_count", "launched_at", "finished_at",
-                       "preview_link", "statistics"]
+                       "archived_at", "preview_link", "statistics"]
     inlines = [LinkInline]
-    actions = ["launch", "pause", "resume", "cancel", "send_test"]
+    actions = ["launch", "pause", "resume", "cancel", "send_test", "archive", "unarchive"]
     fieldsets = [
         (None, {"fields": ["name", "status", "preview_link"]}),
         (_("Message"), {"fields": ["subject", "from_email", "reply_to", "html_body",
@@ -86,7 +107,7 @@ class CampaignAdmin(admin.ModelAdmin):
         (_("Audience"), {"fields": ["segments", "excluded_segments"]}),
         (_("Sending"), {"fields": ["scheduled_at", "rate_limit", "test_address"]}),
         (_("Results"), {"fields": ["recipient_count", "launched_at", "finished_at",
-                                    "statistics"]}),
+                                    "archived_at", "statistics"]}),
     ]
 
     def get_changeform_initial_data(self, request):
@@ -96,6 +117,13 @@ class CampaignAdmin(admin.ModelAdmin):
         if chosen:
             initial["segments"] = [pk for pk in chosen.split(",") if pk.isdigit()]
         return initial
+
+    def get_deleted_objects(self, objs, request):
+        """A campaign that has sent (or is active) is protected: the page says why."""
+        deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
+        refusals = [f"{campaign}: {refusal}" for campaign in objs
+                    if (refusal := services.deletion_refusal(campaign))]
+        return deleted, counts, perms, [*protected, *refusals]
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -182,6 +210,15 @@ class CampaignAdmin(admin.ModelAdmin):
     @admin.action(description=_("Send a test to the test address"))
     def send_test(self, request, queryset):
         _each(self, request, queryset, services.send_test, _("%(count)d test(s) sent."))
+
+    @admin.action(description=_("Archive (hide; links and unsubscribe keep working)"),
+                  permissions=["change"])
+    def archive(self, request, queryset):
+        _each(self, request, queryset, services.archive_campaign, _("%(count)d archived."))
+
+    @admin.action(description=_("Show again (unarchive)"), permissions=["change"])
+    def unarchive(self, request, queryset):
+        _each(self, request, queryset, services.unarchive_campaign, _("%(count)d unarchived."))
 
 
 @admin.register(Delivery)

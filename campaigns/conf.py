@@ -36,6 +36,12 @@ DEFAULTS = {
     "TOKEN_SALT": "rulecast.campaigns.delivery",
     # Prefixed to the subject of test sends.
     "TEST_SUBJECT_PREFIX": "[Test] ",
+    # Where a click on a link of an erased campaign goes; None: BASE_URL.
+    "SHOP_URL": None,
+    # The one email provider whose anymail webhook is served (bounces, complaints), by its
+    # anymail name ("postmark", "amazon_ses", "mailgun", "sendgrid", "brevo", ...);
+    # None: no webhook endpoint at all.
+    "WEBHOOK_ESP": None,
 }
 
 campaigns_settings = AppSettings("RULECAST_CAMPAIGNS", DEFAULTS)

@@ -66,6 +66,11 @@ class Campaign(models.Model):
     heartbeat_at = models.DateTimeField(
         _("last send activity"), null=True, blank=True, editable=False,
     )
+    archived_at = models.DateTimeField(
+        _("archived"), null=True, blank=True, editable=False,
+        help_text=_("Hidden from lists; its emails' links, unsubscribe and statistics keep "
+                    "working. A campaign that has sent anything is archived, never deleted."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -83,6 +88,10 @@ class Campaign(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status in {CampaignStatus.DRAFT, CampaignStatus.SCHEDULED}
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
 
 
 class DeliveryStatus(models.TextChoices):

@@ -38,7 +38,8 @@ def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def click(request: HttpRequest, link_id: int, token: str) -> HttpResponse:
-    """Redirect to the link's stored URL; 404 (nothing recorded) for a bad link or token."""
+    """Redirect to the link's stored URL (the shop's when its campaign was erased);
+    404 (nothing recorded) for a bad link or token."""
     url = services.record_click(link_id=link_id, token=token, user_agent=_agent(request))
     if url is None:
         raise Http404("unknown link")
@@ -54,9 +55,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "campaigns/unsubscribe.html", {"preview": True})
     try:
         if request.method == "POST":
-            delivery = services.unsubscribe(token=token, user_agent=_agent(request))
-            return render(request, "campaigns/unsubscribed.html", {"address": delivery.address})
-        delivery = services.delivery_for_token(token)
+            recipient = services.unsubscribe(token=token, user_agent=_agent(request))
+            return render(request, "campaigns/unsubscribed.html",
+                          {"address": recipient.address})
+        recipient = services.recipient_for_token(token)
     except BadToken:
         raise Http404("unknown unsubscribe link") from None
-    return render(request, "campaigns/unsubscribe.html", {"address": delivery.address})
+    return render(request, "campaigns/unsubscribe.html", {"address": recipient.address})

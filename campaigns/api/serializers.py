@@ -32,11 +32,11 @@ class CampaignSerializer(StrictTypesMixin, serializers.ModelSerializer):
         fields = [
             "id", "name", "subject", "html_body", "text_body", "from_email", "reply_to",
             "segments", "excluded_segments", "scheduled_at", "status", "rate_limit",
-            "test_address", "recipient_count", "launched_at", "finished_at", "created_at",
-            "updated_at",
+            "test_address", "recipient_count", "launched_at", "finished_at", "archived_at",
+            "created_at", "updated_at",
         ]
         read_only_fields = ["status", "recipient_count", "launched_at", "finished_at",
-                            "created_at", "updated_at"]
+                            "archived_at", "created_at", "updated_at"]
         extra_kwargs = {"rate_limit": {"min_value": 1, "max_value": 1_000_000}}
 
     def validate(self, attrs: dict) -> dict:

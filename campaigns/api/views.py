@@ -16,10 +16,12 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from crm.api.base import RulecastViewMixin
+from crm.api.errors import Conflict
+from crm.api.schema import ErrorSerializer
 from crm.models import Customer
 
 from .. import services
-from ..models import Campaign, CampaignStatus
+from ..models import Campaign
 from ..selectors import campaign_stats, preview_campaign, segment_stats
 from .serializers import (
     CampaignSerializer,
@@ -29,7 +31,10 @@ from .serializers import (
     TestSentSerializer,
 )
 
-UNDELETABLE = {CampaignStatus.SCHEDULED, CampaignStatus.SENDING, CampaignStatus.PAUSED}
+ARCHIVED = OpenApiParameter(
+    "archived", OpenApiTypes.BOOL, default=False,
+    description="true: only archived campaigns; false (default): only the others.",
+)
 PREVIEW_CUSTOMER = OpenApiParameter(
     "customer", OpenApiTypes.INT, description="Render for this customer; "
     "default: the first member of the first target segment.",
@@ -53,21 +58,42 @@ CAMPAIGN_EXAMPLE = OpenApiExample("draft", request_only=True, value={
 })
 
 
-@extend_schema_view(create=extend_schema(examples=[CAMPAIGN_EXAMPLE]))
+@extend_schema_view(
+    create=extend_schema(examples=[CAMPAIGN_EXAMPLE]),
+    list=extend_schema(parameters=[ARCHIVED]),
+    destroy=extend_schema(
+        description="Only a campaign that never sent anything is deleted; one that has "
+        "sent is archived instead (`POST .../archive/`), so its emails' links and "
+        "unsubscribe keep working. 409 with the reason otherwise.",
+        responses={204: None, 409: ErrorSerializer},
+    ),
+)
 class CampaignViewSet(RulecastViewMixin, viewsets.ModelViewSet):
-    """Email campaigns to published or hand-written segments."""
+    """Email campaigns to published or hand-written segments.
+
+    Archived campaigns are left out of the list unless ``?archived=true``; they stay
+    readable by id.
+    """
 
     queryset = Campaign.objects.prefetch_related("segments", "excluded_segments")
     serializer_class = CampaignSerializer
     # A preview shows a customer's data; writing actions need `change` (the default).
     action_permissions = {"preview": ["view", "crm.view_customer"]}
 
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.action != "list":
+            return queryset
+        raw = self.request.query_params.get("archived", "false")
+        if raw not in ("true", "false"):
+            raise serializers.ValidationError({"archived": ["Use true or false."]})
+        return queryset.filter(archived_at__isnull=raw == "false")
+
     def perform_destroy(self, instance: Campaign) -> None:
-        if instance.status in UNDELETABLE:
-            raise serializers.ValidationError(
-                {"status": ["Cancel a scheduled, sending or paused campaign before deleting it."]}
-            )
-        instance.delete()
+        try:
+            services.delete_campaign(campaign=instance)
+        except services.CampaignError as error:
+            raise Conflict(str(error)) from None
 
     def _transition(self, service) -> Response:
         campaign = self.get_object()
@@ -103,6 +129,17 @@ class CampaignViewSet(RulecastViewMixin, viewsets.ModelViewSet):
     def cancel(self, request, pk=None):
         """Pending deliveries are cancelled; messages in flight finish."""
         return self._transition(services.cancel_campaign)
+
+    @_state_change("Archive a sent or cancelled campaign (hidden from the list; its "
+                   "emails' links, unsubscribe and statistics keep working)")
+    @action(detail=True, methods=["post"])
+    def archive(self, request, pk=None):
+        return self._transition(services.archive_campaign)
+
+    @_state_change("Show an archived campaign in the list again")
+    @action(detail=True, methods=["post"])
+    def unarchive(self, request, pk=None):
+        return self._transition(services.unarchive_campaign)
 
     @extend_schema(summary="Send a test message", request=TestSendSerializer,
                    responses={200: TestSentSerializer})

@@ -147,7 +147,8 @@ class _Batch:
     def send(self, delivery: Delivery) -> Failure | None:
         """Render and send one claimed delivery; None when it went out."""
         compiled = self.compiled
-        urls = self.urls.for_delivery(delivery.pk)
+        urls = self.urls.for_delivery(delivery.pk, campaign_id=delivery.campaign_id,
+                                       customer_id=delivery.customer_id)
         message_id = claims.message_id_of(delivery, token=self.token,
                                           domain=compiled.message_id_domain)
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
-from campaigns.models import Campaign, CampaignStatus
+from campaigns.models import Campaign, CampaignStatus, Delivery
 
 pytestmark = pytest.mark.django_db
 
@@ -70,14 +70,44 @@ def test_launch_pause_resume_cancel(api, world):
     assert (launched["status"], launched["recipient_count"]) == ("sending", 3)
     assert api.post(f"{url}/launch/").status_code == 400
     assert api.patch(url + "/", {"name": "late"}, format="json").status_code == 400
-    assert api.delete(url + "/").status_code == 400
+    refused = api.delete(url + "/")
+    assert refused.status_code == 409 and "Cancel" in refused.json()["detail"]
     assert api.post(f"{url}/pause/").json()["status"] == "paused"
     assert api.post(f"{url}/resume/").json()["status"] == "sending"
     assert api.post(f"{url}/cancel/").json()["status"] == "cancelled"
     stats = api.get(f"{url}/stats/").json()
     assert stats["campaign"]["recipients"] == 3
     assert [s["segment_id"] for s in stats["segments"]] == [world["segments"][0].pk]
-    assert api.delete(url + "/").status_code == 204
+    # It sent (or could have): archived, never deleted.
+    refused = api.delete(url + "/")
+    assert refused.status_code == 409 and "archive" in refused.json()["detail"]
+    assert Campaign.objects.filter(pk=campaign.pk).exists()
+
+
+def test_a_sent_campaign_is_archived_not_deleted(api, world):
+    campaign = world["campaign"]
+    url = f"/api/campaigns/{campaign.pk}"
+    assert api.post(f"{url}/archive/").status_code == 400  # a draft: delete it instead
+    api.post(f"{url}/launch/")
+    api.post(f"{url}/cancel/")
+    deliveries = Delivery.objects.filter(campaign=campaign).count()
+    archived = api.post(f"{url}/archive/")
+    assert archived.status_code == 200 and archived.json()["archived_at"]
+    assert campaign.pk not in [c["id"] for c in api.get("/api/campaigns/").json()["results"]]
+    assert [c["id"] for c in api.get("/api/campaigns/?archived=true").json()["results"]] == [
+        campaign.pk]
+    assert api.get("/api/campaigns/?archived=maybe").status_code == 400
+    assert api.get(f"{url}/").status_code == 200  # still readable by id, stats kept
+    assert api.get(f"{url}/stats/").json()["campaign"]["recipients"] == 3
+    assert api.delete(f"{url}/").status_code == 409
+    assert Delivery.objects.filter(campaign=campaign).count() == deliveries == 3
+    assert api.post(f"{url}/unarchive/").json()["archived_at"] is None
+
+
+def test_a_draft_that_never_sent_is_deleted(api, world):
+    campaign = world["campaign"]
+    assert api.delete(f"/api/campaigns/{campaign.pk}/").status_code == 204
+    assert not Campaign.objects.filter(pk=campaign.pk).exists()
 
 
 def test_a_campaign_with_a_future_time_is_scheduled(api, world):

@@ -13,7 +13,7 @@ from campaigns.models import (
     SuppressionReason,
     TrackingEvent,
 )
-from campaigns.tokens import make_token
+from campaigns.tokens import TokenData, UrlMaker, make_token, read_token
 from crm.models import Customer
 from tests.campaigns.conftest import make_campaign, make_customers
 
@@ -33,6 +33,11 @@ def delivery(make_segment):
     campaign = make_campaign([make_segment(make_customers(2))])
     services.launch_campaign(campaign=campaign)
     return Delivery.objects.filter(campaign=campaign).order_by("pk").first()
+
+
+def token_of(delivery: Delivery) -> str:
+    """The token the sender puts in a delivery's links (campaign and customer inside)."""
+    return make_token(delivery.pk, delivery.campaign_id, delivery.customer_id)
 
 
 def edited(token: str) -> str:
@@ -89,8 +94,8 @@ def test_an_edited_click_url_is_404_and_records_nothing(client, delivery):
     for url in (
         reverse("campaigns:click", args=[link.pk, edited(token)]),
         reverse("campaigns:click", args=[link.pk, token.split(".")[0]]),  # unsigned
-        reverse("campaigns:click", args=[link.pk, make_token(delivery.pk + 1000)]),
         reverse("campaigns:click", args=[999999, token]),  # unknown link id
+        reverse("campaigns:click", args=[999999, token_of(delivery)]),
         f"/mail/c/{link.pk}/{token}/?next=https://evil.example.com",
     ):
         response = client.get(url)
@@ -158,3 +163,72 @@ def test_the_preview_unsubscribe_link_is_inert(client, delivery):
     url = reverse("campaigns:unsubscribe", args=["preview"])
     assert client.post(url, **ONE_CLICK).status_code == 200
     assert nothing_written()
+
+
+# --- links that outlive their delivery or campaign ---
+
+
+def test_sent_links_carry_the_campaign_and_the_customer(delivery):
+    urls = UrlMaker().for_delivery(delivery.pk, campaign_id=delivery.campaign_id,
+                                   customer_id=delivery.customer_id)
+    assert read_token(urls.token) == TokenData(delivery.pk, delivery.campaign_id,
+                                               delivery.customer_id)
+    assert urls.token == token_of(delivery)
+    assert read_token(make_token(delivery.pk)) == TokenData(delivery.pk)  # older emails
+
+
+def test_one_click_unsubscribe_after_the_campaign_is_archived(client, delivery):
+    campaign = delivery.campaign
+    services.cancel_campaign(campaign=campaign)
+    services.archive_campaign(campaign=campaign)
+    for token in (token_of(delivery), make_token(delivery.pk)):  # new and older emails
+        response = client.post(reverse("campaigns:unsubscribe", args=[token]), **ONE_CLICK)
+        assert response.status_code == 200
+    assert Customer.objects.get(pk=delivery.customer_id).unsubscribed_at is not None
+    assert Suppression.objects.get().address == delivery.address
+    link = Link.objects.get(url="https://shop.example.com/new")
+    click = client.get(reverse("campaigns:click", args=[link.pk, token_of(delivery)]))
+    assert click["Location"] == "https://shop.example.com/new"
+
+
+def test_one_click_unsubscribe_after_the_delivery_is_erased(client, delivery):
+    token = token_of(delivery)
+    Delivery.objects.filter(pk=delivery.pk).delete()
+    url = reverse("campaigns:unsubscribe", args=[token])
+    page = client.get(url)
+    assert page.status_code == 200 and delivery.address in page.content.decode()
+    assert client.post(url, **ONE_CLICK).status_code == 200
+    assert Customer.objects.get(pk=delivery.customer_id).unsubscribed_at is not None
+    assert Suppression.objects.get().reason == SuppressionReason.UNSUBSCRIBED
+    assert Suppression.objects.get().address == delivery.address
+
+
+def test_unsubscribe_after_delivery_and_customer_are_erased_answers_200(client, delivery):
+    token = token_of(delivery)
+    Customer.objects.filter(pk=delivery.customer_id).delete()  # cascades nothing needed
+    Delivery.objects.filter(pk=delivery.pk).delete()
+    assert client.post(reverse("campaigns:unsubscribe", args=[token]),
+                       **ONE_CLICK).status_code == 200
+    assert nothing_written()
+
+
+def test_an_older_token_without_its_delivery_is_404(client, delivery):
+    token = make_token(delivery.pk)  # holds only the delivery id: nothing else to go on
+    Delivery.objects.filter(pk=delivery.pk).delete()
+    response = client.post(reverse("campaigns:unsubscribe", args=[token]), **ONE_CLICK)
+    assert response.status_code == 404
+    assert nothing_written()
+
+
+def test_a_click_of_an_erased_campaign_goes_to_the_shop(client, delivery, settings):
+    settings.RULECAST_CAMPAIGNS = {"SHOP_URL": "https://shop.example.com/"}
+    link = Link.objects.get(url="https://shop.example.com/new")
+    tokens = [token_of(delivery), make_token(delivery.pk)]
+    delivery.campaign.delete()  # erased: deliveries and links go with it
+    for token in tokens:
+        response = client.get(reverse("campaigns:click", args=[link.pk, token]))
+        assert response.status_code == 302
+        assert response["Location"] == "https://shop.example.com/"
+    assert nothing_written()
+    forged = client.get(reverse("campaigns:click", args=[link.pk, edited(tokens[0])]))
+    assert forged.status_code == 404

@@ -1,0 +1,13 @@
+"""Errors the API answers besides DRF's own: 409 when an object is in use."""
+
+from __future__ import annotations
+
+from rest_framework import exceptions, status
+
+
+class Conflict(exceptions.APIException):
+    """409: the request is valid but the object's state forbids it; ``detail`` says why."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The object is in use."
+    default_code = "conflict"
