@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from . import services
+from . import protection, services
 from .exports import FILE_FORMATS, LANGUAGES, export_run, export_segments, render_rule
 from .models import MembershipChange, Segment, Segmentation, SegmentationRun, SegmentKind
 from .review import review_urls, user_language
@@ -37,8 +37,21 @@ def download(exported, filename: str) -> HttpResponse:
     return response
 
 
+class ExplainsProtection:
+    """The delete page lists why objects something relies on cannot be deleted."""
+
+    @staticmethod
+    def refusals(objs: list) -> list[str]:
+        return []
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, perms, [*protected, *self.refusals(list(objs))]
+
+
 @admin.register(Segmentation)
-class SegmentationAdmin(admin.ModelAdmin):
+class SegmentationAdmin(ExplainsProtection, admin.ModelAdmin):
+    refusals = staticmethod(protection.segmentation_refusals)
     list_display = ["name", "algorithm", "n_clusters", "k_min", "k_max", "updated_at"]
     search_fields = ["name"]
     actions = ["start_runs"]
@@ -90,7 +103,8 @@ class SegmentInline(admin.TabularInline):
 
 
 @admin.register(SegmentationRun)
-class SegmentationRunAdmin(admin.ModelAdmin):
+class SegmentationRunAdmin(ExplainsProtection, admin.ModelAdmin):
+    refusals = staticmethod(protection.run_refusals)
     list_display = ["__str__", "status", "progress_display", "customer_count",
                     "is_published", "created_at", "finished_at", "review_link"]
     list_filter = ["status", "is_published", "segmentation"]
@@ -182,7 +196,8 @@ class ManualSegmentForm(forms.ModelForm):
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(ExplainsProtection, admin.ModelAdmin):
+    refusals = staticmethod(protection.segment_refusals)
     list_display = ["name", "kind", "run", "size", "share"]
     list_filter = ["kind", "run__segmentation", "run__is_published"]
     search_fields = ["name", "name_zh"]

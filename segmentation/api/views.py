@@ -14,9 +14,11 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from crm.api.base import RulecastViewMixin
+from crm.api.errors import Conflict
+from crm.api.schema import ErrorSerializer
 from crm.api.serializers import CustomerSerializer
 
-from .. import services
+from .. import protection, services
 from ..exports import FILE_FORMATS, LANGUAGES, export_run, export_segments
 from ..models import Segment, Segmentation, SegmentationRun, SegmentKind
 from .serializers import (
@@ -76,9 +78,30 @@ def export_response(request, render) -> HttpResponse:
     return HttpResponse(exported.content, content_type=exported.content_type)
 
 
+def protected_destroy(description: str):
+    """The schema of a DELETE that answers 409 with the reason when something relies on it."""
+    return extend_schema(description=description,
+                         responses={204: None, 409: ErrorSerializer})
+
+
+def _delete_or_409(delete, **target) -> None:
+    try:
+        delete(**target)
+    except protection.InUse as error:
+        raise Conflict(" ".join(error.reasons)) from None
+
+
 class SegmentationViewSet(RulecastViewMixin, viewsets.ModelViewSet):
     queryset = Segmentation.objects.all()
     serializer_class = SegmentationSerializer
+
+    @protected_destroy("Deletes the segmentation and its runs; 409 with the reason when a "
+                       "run is published or a campaign relies on one of its segments.")
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
+
+    def perform_destroy(self, instance: Segmentation) -> None:
+        _delete_or_409(protection.delete_segmentation, segmentation=instance)
 
     @extend_schema(request=None, responses={202: SegmentationRunSerializer},
                    parameters=[RUN_LOCATION])
@@ -92,10 +115,18 @@ class SegmentationViewSet(RulecastViewMixin, viewsets.ModelViewSet):
                         headers={"Location": url})
 
 
-class SegmentationRunViewSet(RulecastViewMixin, ExportFormatMixin,
+class SegmentationRunViewSet(RulecastViewMixin, ExportFormatMixin, mixins.DestroyModelMixin,
                              viewsets.ReadOnlyModelViewSet):
     queryset = SegmentationRun.objects.select_related("segmentation").prefetch_related("segments")
     serializer_class = SegmentationRunSerializer
+
+    @protected_destroy("Deletes an unpublished run and its segments; 409 with the reason "
+                       "when it is published or a campaign relies on one of its segments.")
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
+
+    def perform_destroy(self, instance: SegmentationRun) -> None:
+        _delete_or_409(protection.delete_run, run=instance)
 
     @extend_schema(request=None, responses={200: SegmentationRunSerializer})
     @action(detail=True, methods=["post"])
@@ -115,7 +146,8 @@ class SegmentationRunViewSet(RulecastViewMixin, ExportFormatMixin,
 
 
 class SegmentViewSet(RulecastViewMixin, ExportFormatMixin, mixins.CreateModelMixin,
-                     mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+                     mixins.UpdateModelMixin, mixins.DestroyModelMixin,
+                     viewsets.ReadOnlyModelViewSet):
     """Segments found by runs (read-only) and hand-written ones (create and edit)."""
 
     queryset = Segment.objects.select_related("run").order_by("pk")
@@ -149,6 +181,14 @@ class SegmentViewSet(RulecastViewMixin, ExportFormatMixin, mixins.CreateModelMix
         data.pop("rule_format")
         segment = services.save_manual_segment(segment=segment, **data)
         return Response(SegmentSerializer(segment).data)
+
+    @protected_destroy("Deletes a hand-written segment; 409 with the reason for a found "
+                       "segment (deleted with its run) or one a campaign relies on.")
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
+
+    def perform_destroy(self, instance: Segment) -> None:
+        _delete_or_409(protection.delete_segment, segment=instance)
 
     @extend_schema(parameters=EXPORT_PARAMETERS, responses=EXPORT_RESPONSES)
     @action(detail=True, methods=["get"])
