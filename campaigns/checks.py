@@ -66,3 +66,40 @@ def check_campaigns_settings(app_configs, **kwargs) -> list:
             id="campaigns.E004",
         ))
     return messages
+
+
+@register()
+def check_webhook(app_configs, **kwargs) -> list:
+    """The provider webhook named by WEBHOOK_ESP: known, signed, and with its keys."""
+    import warnings
+
+    from anymail.utils import get_anymail_setting
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .webhooks import tracking_view
+
+    esp = campaigns_settings.WEBHOOK_ESP
+    if not esp:
+        return []  # nothing is served under mail/anymail/
+    view = tracking_view(str(esp))
+    if view is None:
+        return [Error(f"RULECAST_CAMPAIGNS['WEBHOOK_ESP'] = {esp!r} is not a django-anymail "
+                      "provider with a tracking webhook.",
+                      hint="e.g. postmark, amazon_ses, mailgun, sendgrid, brevo.",
+                      id="campaigns.E005")]
+    messages: list = []
+    if not settings.DEBUG and not get_anymail_setting("webhook_secret", default=None):
+        messages.append(Error(
+            "No ANYMAIL['WEBHOOK_SECRET'] while the provider webhook is served: anyone could "
+            "post bounces and complaints and suppress any address.",
+            hint="Set ANYMAIL_WEBHOOK_SECRET to a random 'user:password' and put it in the "
+                 "webhook URL you give the provider.", id="campaigns.E006"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            view.view_class(**view.view_initkwargs)
+    except ImproperlyConfigured as error:
+        messages.append(Error(
+            f"The {esp} webhook lacks a setting (its signing key) or a package: {error}",
+            id="campaigns.E007"))
+    return messages

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .services import ProviderReport, record_provider_event
+from .services.provider_events import provider_bounce_kind
 
 HANDLED = {"bounced", "deferred", "complained", "rejected", "unsubscribed"}
 
@@ -15,5 +16,5 @@ def on_tracking_event(sender, event, esp_name: str, **kwargs) -> None:
         esp_name=esp_name, event_type=event.event_type, recipient=event.recipient,
         event_id=event.event_id, message_id=event.message_id, timestamp=event.timestamp,
         reject_reason=event.reject_reason, mta_response=event.mta_response,
-        description=event.description,
+        description=event.description, provider_kind=provider_bounce_kind(event.esp_event),
     ))

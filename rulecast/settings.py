@@ -176,6 +176,12 @@ RULECAST_CAMPAIGNS = {"BASE_URL": os.environ.get("RULECAST_BASE_URL", "http://12
 ANYMAIL = {}
 if os.environ.get("ANYMAIL_WEBHOOK_SECRET"):
     ANYMAIL["WEBHOOK_SECRET"] = os.environ["ANYMAIL_WEBHOOK_SECRET"]
+# Every other ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"]: the provider's keys, e.g.
+# ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY. The one provider whose webhook is served:
+ANYMAIL.update({name.removeprefix("ANYMAIL_"): value for name, value in os.environ.items()
+                if name.startswith("ANYMAIL_") and value})
+if os.environ.get("RULECAST_WEBHOOK_ESP"):
+    RULECAST_CAMPAIGNS["WEBHOOK_ESP"] = os.environ["RULECAST_WEBHOOK_ESP"]
 
 # --- REST framework ---
 REST_FRAMEWORK = {

@@ -26,13 +26,12 @@ from .lifecycle import (
 )
 from .sending import BatchResult, send_batch
 from .testsend import send_test
+from .provider_events import ProviderReport, record_provider_event
 from .tracking import (
-    ProviderReport,
     Recipient,
     recipient_for_token,
     record_click,
     record_open,
-    record_provider_event,
     suppress,
     unsubscribe,
 )

@@ -1,13 +1,10 @@
-"""Opens, clicks and unsubscribes from signed links; bounces and complaints from providers."""
+"""Opens, clicks and unsubscribes from the signed links in sent emails."""
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass
-from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Customer
@@ -19,7 +16,6 @@ from ..models import (
     DeliveryStatus,
     EventKind,
     Link,
-    ProviderEvent,
     Suppression,
     SuppressionReason,
     TrackingEvent,
@@ -140,91 +136,3 @@ def unsubscribe(*, token: str, user_agent: str = "") -> Recipient:
                 ignore_conflicts=True,
             )
     return recipient
-
-
-# --- provider events (anymail's normalised tracking events) ---------------------------
-
-SMTP_4XX = re.compile(r"^\s*4\d\d\b")
-
-
-@dataclass(frozen=True)
-class ProviderReport:
-    """The fields of an anymail AnymailTrackingEvent that matter here."""
-
-    esp_name: str
-    event_type: str
-    recipient: str | None
-    event_id: str | None = None
-    message_id: str | None = None
-    timestamp: datetime | None = None
-    reject_reason: str | None = None
-    mta_response: str | None = None
-    description: str | None = None
-
-
-def _event_id(report: ProviderReport) -> str:
-    if report.event_id:
-        return str(report.event_id)[:255]
-    # Providers without event ids: the same report hashes to the same id.
-    key = "|".join(str(part) for part in (report.event_type, report.recipient,
-                                          report.message_id, report.timestamp))
-    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-
-
-def _match_delivery(report: ProviderReport, address: str) -> Delivery | None:
-    if report.message_id:
-        found = Delivery.objects.filter(message_id=report.message_id).first()
-        if found is not None:
-            return found
-    if not address:
-        return None
-    return (Delivery.objects.filter(address=address, status=DeliveryStatus.SENT)
-            .order_by("-sent_at", "-pk").first())
-
-
-def record_provider_event(*, report: ProviderReport) -> ProviderEvent | None:
-    """Apply a bounce, complaint or unsubscribe a provider reported; once per event id.
-
-    Hard bounce (``bounced``, or ``rejected`` as bounced/invalid) and complaint
-    suppress the address; a soft bounce (``deferred``, or ``bounced`` with a 4xx
-    response) counts, and SOFT_BOUNCE_THRESHOLD of them suppress it; a provider
-    unsubscribe unsubscribes. Returns None for a replayed event (already processed).
-    """
-    address = (report.recipient or "").strip().lower()
-    soft = report.event_type == "deferred" or (
-        report.event_type == "bounced" and bool(SMTP_4XX.match(report.mta_response or ""))
-    )
-    try:
-        with transaction.atomic():
-            event = ProviderEvent.objects.create(
-                esp_name=report.esp_name[:50], event_id=_event_id(report),
-                event_type=report.event_type[:32], recipient=address,
-                message_id=(report.message_id or "")[:255],
-                delivery=_match_delivery(report, address), is_soft_bounce=soft,
-                description=(report.description or report.mta_response or "")[:2000],
-                occurred_at=report.timestamp or timezone.now(),
-            )
-            if address:
-                _apply(report, address, soft)
-    except IntegrityError:
-        return None  # replayed: processed the first time
-    return event
-
-
-def _apply(report: ProviderReport, address: str, soft: bool) -> None:
-    note = f"{report.esp_name} {report.event_type}"
-    kind, reason = report.event_type, report.reject_reason
-    if soft:
-        count = ProviderEvent.objects.filter(recipient=address, is_soft_bounce=True).count()
-        if count >= campaigns_settings.SOFT_BOUNCE_THRESHOLD:
-            suppress(address=address, reason=SuppressionReason.SOFT_BOUNCED, note=note)
-    elif kind == "complained" or (kind == "rejected" and reason == "spam"):
-        suppress(address=address, reason=SuppressionReason.COMPLAINED, note=note)
-    elif kind == "bounced" or (kind == "rejected" and reason in {"bounced", "invalid"}):
-        suppress(address=address, reason=SuppressionReason.HARD_BOUNCED, note=note)
-    elif kind == "unsubscribed":
-        suppress(address=address, reason=SuppressionReason.UNSUBSCRIBED, note=note)
-        now = timezone.now()
-        Customer.objects.filter(email=address, unsubscribed_at__isnull=True).update(
-            unsubscribed_at=now, updated_at=now,
-        )
