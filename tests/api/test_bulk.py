@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def post(api, what: str, items, **extra):
-    return api.post(f"/api/{what}/bulk/", {"items": items, **extra}, format="json")
+    return api.post(f"/api/v1/{what}/bulk/", {"items": items, **extra}, format="json")
 
 
 def moment(days_ago: float) -> str:
@@ -105,7 +105,7 @@ def test_the_number_of_items_is_capped(api):
 @pytest.mark.parametrize("body", [{}, {"items": []}, {"items": {"0": {}}}, {"items": "x"},
                                   {"items": [1]}])
 def test_a_body_without_items_is_refused(api, body):
-    response = api.post("/api/customers/bulk/", body, format="json")
+    response = api.post("/api/v1/customers/bulk/", body, format="json")
     assert response.status_code == 400 and "items" in response.json()
 
 

@@ -1,11 +1,11 @@
-"""Schemathesis against /api/schema/: no server errors, every answer as documented.
+"""Schemathesis against /api/v1/schema/: no server errors, every answer as documented.
 
 Every operation of the schema gets generated requests (valid and invalid ones) from a
 superuser with a token; the WSGI application answers in-process, inside each test's
 transaction. Path ids mostly name objects that exist, so the operations reach past
 their 404s.
 
-The schema is what ``GET /api/schema/`` answers, fetched in-process when the module is
+The schema is what ``GET /api/v1/schema/`` answers, fetched in-process when the module is
 collected (as an authenticated user, without the database, which does not exist yet).
 ``schemathesis.pytest.from_fixture`` would fetch it over WSGI inside a test, but
 schemathesis 4.32 sets ``Node._nodeid``, which pytest 9.2 no longer has; loading it
@@ -77,10 +77,10 @@ def auth_headers(superuser) -> dict[str, str]:
 
 
 def load_schema():
-    """``GET /api/schema/`` as a superuser, as a schemathesis schema calling the WSGI app."""
-    request = APIRequestFactory().get("/api/schema/", {"format": "json"})
+    """``GET /api/v1/schema/`` as a superuser, as a schemathesis schema calling the WSGI app."""
+    request = APIRequestFactory().get("/api/v1/schema/", {"format": "json"})
     force_authenticate(request, user=User(username="schema", is_superuser=True))
-    response = resolve("/api/schema/").func(request)
+    response = resolve("/api/v1/schema/").func(request)
     assert response.status_code == 200, response.data
     response.render()
     loaded = schemathesis.openapi.from_dict(json.loads(response.content))
@@ -116,7 +116,7 @@ def aim_at_existing_objects(case) -> None:
     objects that exist now; others, and whatever negative cases put there, stay."""
     generated = str((case.path_parameters or {}).get("id", ""))
     if generated.isascii() and generated.isdigit() and int(generated) % 4 != 1:
-        model = MODELS[case.path.split("/")[2]]
+        model = MODELS[case.path.split("/")[3]]
         case.path_parameters["id"] = str(_existing(model, int(generated)))
     # Only valid bodies: a negative case's out-of-range id must stay out of range.
     if isinstance(case.body, dict) and case.meta and case.meta.generation.mode.is_positive:

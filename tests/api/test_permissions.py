@@ -12,14 +12,14 @@ from .conftest import token_client, user_with
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"/api/token/"}  # where one gets a token; needs none
+PUBLIC = {"/api/v1/token/"}  # where one gets a token; needs none
 READS = {"get", "head", "options"}
 
 
 @pytest.fixture
 def operations(api, world) -> list[tuple[str, str]]:
-    """Every (method, URL) of /api/schema/, ids naming objects of ``world``."""
-    schema = api.get("/api/schema/", {"format": "json"}).json()
+    """Every (method, URL) of /api/v1/schema/, ids naming objects of ``world``."""
+    schema = api.get("/api/v1/schema/", {"format": "json"}).json()
     ids = {
         "customers": world["customers"][0].pk, "orders": world["order"].pk,
         "events": world["event"].pk, "segmentations": world["segmentation"].pk,
@@ -30,7 +30,7 @@ def operations(api, world) -> list[tuple[str, str]]:
     for path, item in schema["paths"].items():
         if path in PUBLIC:
             continue
-        url = path.replace("{id}", str(ids[path.split("/")[2]]))
+        url = path.replace("{id}", str(ids[path.split("/")[3]]))
         found += [(method, url) for method in item if method != "parameters"]
     assert len(found) > 50
     return found
@@ -69,10 +69,10 @@ def test_a_viewer_reads_everything_and_writes_nothing(operations, viewer):
 
 
 def test_the_schema_and_its_page_need_a_user(client, superuser):
-    assert APIClient().get("/api/schema/").status_code == 401
-    assert client.get("/api/docs/").status_code in (401, 403)
+    assert APIClient().get("/api/v1/schema/").status_code == 401
+    assert client.get("/api/v1/docs/").status_code in (401, 403)
     client.force_login(superuser)
-    assert client.get("/api/docs/").status_code == 200
+    assert client.get("/api/v1/docs/").status_code == 200
 
 
 def test_recipients_pages_need_no_login(client, world):
@@ -85,34 +85,34 @@ def test_recipients_pages_need_no_login(client, world):
         reverse("campaigns:click", args=[1, token]),
     ]:
         response = client.get(url)
-        assert response.status_code in (200, 404), (url, response.status_code)
+        assert response.status_code in (200, 302, 404), (url, response.status_code)
         assert "login" not in response.get("Location", "")
 
 
 def test_bulk_upsert_needs_add_and_change(world):
     adder = token_client(user_with("adder", ["crm.add_customer", "crm.view_customer"]))
     body = {"items": [{"email": "new@example.com"}]}
-    assert adder.post("/api/customers/bulk/", body, format="json").status_code == 403
-    assert adder.post("/api/customers/", {"email": "new@example.com"},
+    assert adder.post("/api/v1/customers/bulk/", body, format="json").status_code == 403
+    assert adder.post("/api/v1/customers/", {"email": "new@example.com"},
                       format="json").status_code == 201
     both = token_client(user_with("both", ["crm.add_customer", "crm.change_customer"]))
-    assert both.post("/api/customers/bulk/", body, format="json").status_code == 200
+    assert both.post("/api/v1/customers/bulk/", body, format="json").status_code == 200
 
 
 def test_custom_actions_need_the_change_permission(world):
     publisher = token_client(user_with("publisher", [
         "segmentation.view_segmentationrun", "segmentation.add_segmentationrun",
     ]))
-    url = f"/api/runs/{world['draft_run'].pk}/publish/"
+    url = f"/api/v1/runs/{world['draft_run'].pk}/publish/"
     assert publisher.post(url).status_code == 403
     publisher = token_client(user_with("publisher2", ["segmentation.change_segmentationrun"]))
     assert publisher.post(url).status_code == 200
 
     launcher = token_client(user_with("launcher", ["campaigns.add_campaign"]))
-    url = f"/api/campaigns/{world['campaign'].pk}/launch/"
+    url = f"/api/v1/campaigns/{world['campaign'].pk}/launch/"
     assert launcher.post(url).status_code == 403
     runner = token_client(user_with("runner", ["segmentation.add_segmentation"]))
-    assert runner.post(f"/api/segmentations/{world['segmentation'].pk}/run/").status_code == 403
+    assert runner.post(f"/api/v1/segmentations/{world['segmentation'].pk}/run/").status_code == 403
 
 
 def test_members_and_previews_show_customers(world):
@@ -120,11 +120,11 @@ def test_members_and_previews_show_customers(world):
     segment_viewer = token_client(user_with("segments", ["segmentation.view_segment",
                                                          "campaigns.view_campaign"]))
     segment = world["segments"][0]
-    assert segment_viewer.get(f"/api/segments/{segment.pk}/").status_code == 200
-    assert segment_viewer.get(f"/api/segments/{segment.pk}/members/").status_code == 403
+    assert segment_viewer.get(f"/api/v1/segments/{segment.pk}/").status_code == 200
+    assert segment_viewer.get(f"/api/v1/segments/{segment.pk}/members/").status_code == 403
     campaign = world["campaign"]
-    assert segment_viewer.get(f"/api/campaigns/{campaign.pk}/preview/").status_code == 403
+    assert segment_viewer.get(f"/api/v1/campaigns/{campaign.pk}/preview/").status_code == 403
     both = token_client(user_with("both", ["segmentation.view_segment", "crm.view_customer",
                                            "campaigns.view_campaign"]))
-    assert both.get(f"/api/segments/{segment.pk}/members/").json()["count"] == 3
-    assert both.get(f"/api/campaigns/{campaign.pk}/preview/").status_code == 200
+    assert both.get(f"/api/v1/segments/{segment.pk}/members/").json()["count"] == 3
+    assert both.get(f"/api/v1/campaigns/{campaign.pk}/preview/").status_code == 200

@@ -13,45 +13,45 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_published_segmentation_is_409_and_keeps_its_segments(api, world):
-    response = api.delete(f"/api/segmentations/{world['segmentation'].pk}/")
+    response = api.delete(f"/api/v1/segmentations/{world['segmentation'].pk}/")
     assert response.status_code == 409
     assert "published" in response.json()["detail"]
     assert Segment.objects.filter(run=world["run"]).count() == 2
-    campaign = api.get(f"/api/campaigns/{world['campaign'].pk}/").json()
+    campaign = api.get(f"/api/v1/campaigns/{world['campaign'].pk}/").json()
     assert campaign["segments"] == [world["segments"][0].pk]
 
 
 def test_a_published_run_is_409(api, world):
-    response = api.delete(f"/api/runs/{world['run'].pk}/")
+    response = api.delete(f"/api/v1/runs/{world['run'].pk}/")
     assert response.status_code == 409 and "published" in response.json()["detail"]
     assert SegmentationRun.objects.filter(pk=world["run"].pk).exists()
 
 
 def test_an_unpublished_run_is_deleted(api, world):
-    assert api.delete(f"/api/runs/{world['draft_run'].pk}/").status_code == 204
+    assert api.delete(f"/api/v1/runs/{world['draft_run'].pk}/").status_code == 204
     assert not SegmentationRun.objects.filter(pk=world["draft_run"].pk).exists()
 
 
 def test_a_run_whose_segment_a_campaign_targets_is_409_even_unpublished(api, world):
     """Unpublished since: a campaign drafted while it was published still targets it."""
     SegmentationRun.objects.filter(pk=world["run"].pk).update(is_published=False)
-    response = api.delete(f"/api/runs/{world['run'].pk}/")
+    response = api.delete(f"/api/v1/runs/{world['run'].pk}/")
     assert response.status_code == 409
     assert "Spring sale" in response.json()["detail"]
-    assert api.delete(f"/api/segmentations/{world['segmentation'].pk}/").status_code == 409
+    assert api.delete(f"/api/v1/segmentations/{world['segmentation'].pk}/").status_code == 409
     # Once the campaign is sent (or cancelled) the run may go; the campaign keeps its stats.
     Campaign.objects.filter(pk=world["campaign"].pk).update(status=CampaignStatus.CANCELLED)
-    assert api.delete(f"/api/runs/{world['run'].pk}/").status_code == 204
+    assert api.delete(f"/api/v1/runs/{world['run'].pk}/").status_code == 204
 
 
 def test_a_targeted_or_excluded_hand_written_segment_is_409(api, world):
     manual, campaign = world["manual"], world["campaign"]
     campaign.excluded_segments.set([manual])
-    response = api.delete(f"/api/segments/{manual.pk}/")
+    response = api.delete(f"/api/v1/segments/{manual.pk}/")
     assert response.status_code == 409 and "Spring sale" in response.json()["detail"]
     campaign.excluded_segments.set([])
-    assert api.delete(f"/api/segments/{manual.pk}/").status_code == 204
-    found = api.delete(f"/api/segments/{world['segments'][1].pk}/")
+    assert api.delete(f"/api/v1/segments/{manual.pk}/").status_code == 204
+    found = api.delete(f"/api/v1/segments/{world['segments'][1].pk}/")
     assert found.status_code == 409
 
 

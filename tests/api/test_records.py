@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_customer_is_stored_normalised(api):
-    response = api.post("/api/customers/", {
+    response = api.post("/api/v1/customers/", {
         "email": "  Mei.Lin@Example.COM ", "external_id": " shop-7 ", "attributes": {"vip": 1},
     }, format="json")
     assert response.status_code == 201, response.json()
@@ -19,9 +19,9 @@ def test_a_customer_is_stored_normalised(api):
 
 
 def test_duplicates_differing_in_case_are_a_400(api, world):
-    response = api.post("/api/customers/", {"email": "LI.WEI@example.com"}, format="json")
+    response = api.post("/api/v1/customers/", {"email": "LI.WEI@example.com"}, format="json")
     assert response.status_code == 400 and "email" in response.json()
-    response = api.patch(f"/api/customers/{world['customers'][1].pk}/",
+    response = api.patch(f"/api/v1/customers/{world['customers'][1].pk}/",
                          {"external_id": "C-1001 "}, format="json")
     assert response.status_code == 400 and "external_id" in response.json()
 
@@ -36,7 +36,7 @@ def test_duplicates_differing_in_case_are_a_400(api, world):
     ({"email": "a@example.com", "consent_status": True}, "consent_status"),
 ])
 def test_bad_customers_answer_400_with_the_field(api, body, field):
-    response = api.post("/api/customers/", body, format="json")
+    response = api.post("/api/v1/customers/", body, format="json")
     assert response.status_code == 400
     assert field in response.json()
     assert not Customer.objects.exists()
@@ -45,7 +45,7 @@ def test_bad_customers_answer_400_with_the_field(api, body, field):
 def test_orders_without_external_ids_are_allowed_many_times(api, world):
     customer = world["customers"][0].pk
     for _ in range(2):
-        response = api.post("/api/orders/", {
+        response = api.post("/api/v1/orders/", {
             "customer": customer, "external_id": "", "placed_at": "2025-01-02T03:04:05Z",
             "amount": "10.50", "currency": "usd",
         }, format="json")
@@ -62,31 +62,31 @@ def test_orders_without_external_ids_are_allowed_many_times(api, world):
 def test_bad_orders_answer_400_with_the_field(api, world, body, field):
     good = {"customer": world["customers"][0].pk, "placed_at": "2025-01-02T03:04:05Z",
             "amount": 10}
-    response = api.post("/api/orders/", {**good, **body}, format="json")
+    response = api.post("/api/v1/orders/", {**good, **body}, format="json")
     assert response.status_code == 400
     assert field in response.json()
 
 
 def test_lists_are_paged_searched_and_filtered(api, world):
-    page = api.get("/api/customers/", {"page_size": 2}).json()
+    page = api.get("/api/v1/customers/", {"page_size": 2}).json()
     assert page["count"] == 3 and len(page["results"]) == 2 and page["next"]
-    assert api.get("/api/customers/", {"page_size": 0}).status_code == 400
-    assert api.get("/api/customers/", {"page": 9}).status_code == 404
-    found = api.get("/api/customers/", {"search": "wang"}).json()["results"]
+    assert api.get("/api/v1/customers/", {"page_size": 0}).status_code == 400
+    assert api.get("/api/v1/customers/", {"page": 9}).status_code == 404
+    found = api.get("/api/v1/customers/", {"search": "wang"}).json()["results"]
     assert [c["external_id"] for c in found] == ["C-1002"]
-    assert api.get("/api/customers/", {"search": "a\x00"}).status_code == 400
+    assert api.get("/api/v1/customers/", {"search": "a\x00"}).status_code == 400
     first = world["customers"][0].pk
-    assert api.get("/api/orders/", {"customer": first}).json()["count"] == 1
-    assert api.get("/api/events/", {"customer": world["customers"][1].pk}).json()["count"] == 0
-    assert api.get("/api/orders/", {"customer": "x"}).status_code == 400
+    assert api.get("/api/v1/orders/", {"customer": first}).json()["count"] == 1
+    assert api.get("/api/v1/events/", {"customer": world["customers"][1].pk}).json()["count"] == 0
+    assert api.get("/api/v1/orders/", {"customer": "x"}).status_code == 400
 
 
 def test_malformed_ids_are_json_404s(api):
-    response = api.get("/api/customers/1.5/")
+    response = api.get("/api/v1/customers/1.5/")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
 
 
 def test_only_json_bodies_are_taken(api):
-    response = api.post("/api/customers/", {"email": "form@example.com"})  # multipart
+    response = api.post("/api/v1/customers/", {"email": "form@example.com"})  # multipart
     assert response.status_code == 415

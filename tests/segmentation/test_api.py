@@ -31,21 +31,21 @@ def test_segment_rules_in_every_format(api, run):
     segment = run.segments.first()
     for fmt, expected in [("text", "text/plain"), ("json", "application/json"),
                           ("jsonlogic", "application/json"), ("sql", "application/sql")]:
-        response = api.get(f"/api/segments/{segment.pk}/rules/", {"format": fmt})
+        response = api.get(f"/api/v1/segments/{segment.pk}/rules/", {"format": fmt})
         assert response.status_code == 200, (fmt, response.content)
         assert response["Content-Type"].startswith(expected)
         assert segment.name in response.content.decode()
-    zh = api.get(f"/api/segments/{segment.pk}/rules/", {"format": "text", "lang": "zh"})
+    zh = api.get(f"/api/v1/segments/{segment.pk}/rules/", {"format": "text", "lang": "zh"})
     assert segment.name_zh in zh.content.decode()
-    bad = api.get(f"/api/segments/{segment.pk}/rules/", {"format": "yaml"})
+    bad = api.get(f"/api/v1/segments/{segment.pk}/rules/", {"format": "yaml"})
     assert bad.status_code == 400 and "format" in bad.json()
 
 
 def test_run_rules_and_members_paged(api, run):
-    response = api.get(f"/api/runs/{run.pk}/rules/", {"format": "text"})
+    response = api.get(f"/api/v1/runs/{run.pk}/rules/", {"format": "text"})
     assert all(s.name in response.content.decode() for s in run.segments.all())
     segment = run.segments.first()
-    members = api.get(f"/api/segments/{segment.pk}/members/").json()
+    members = api.get(f"/api/v1/segments/{segment.pk}/members/").json()
     assert members["count"] == segment.size
     assert len(members["results"]) == min(50, segment.size)
 
@@ -54,7 +54,7 @@ def test_start_a_run_answers_202_with_a_url_to_poll(api, shop,
                                                     django_capture_on_commit_callbacks):
     segmentation = Segmentation.objects.create(name="poll", n_clusters=3)
     with django_capture_on_commit_callbacks(execute=True):
-        response = api.post(f"/api/segmentations/{segmentation.pk}/run/")
+        response = api.post(f"/api/v1/segmentations/{segmentation.pk}/run/")
     assert response.status_code == 202
     assert response.json()["status"] == "queued"
     polled = api.get(response["Location"]).json()
@@ -64,7 +64,7 @@ def test_start_a_run_answers_202_with_a_url_to_poll(api, shop,
 
 def test_hand_written_segment_from_jsonlogic(api, shop):
     refresh_feature_table(now=NOW)
-    response = api.post("/api/segments/", {
+    response = api.post("/api/v1/segments/", {
         "name": "Frequent", "rule_format": "jsonlogic",
         "rule": {">=": [{"var": "frequency"}, 10]},
     }, format="json")
@@ -81,7 +81,7 @@ def test_hand_written_segment_from_jsonlogic(api, shop):
     ({"and": [{"~": [1]}]}, "jsonlogic", ""),
 ])
 def test_bad_rules_get_400_with_the_reason_and_write_nothing(api, db, rule, fmt, message):
-    response = api.post("/api/segments/", {"name": "bad", "rule_format": fmt, "rule": rule},
+    response = api.post("/api/v1/segments/", {"name": "bad", "rule_format": fmt, "rule": rule},
                         format="json")
     assert response.status_code == 400
     assert message in response.json()["rule"][0]
