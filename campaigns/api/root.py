@@ -29,6 +29,9 @@ RESOURCES = {  # each collection's route name, in the order the root lists them
     "segmentations": "segmentation-list", "runs": "segmentationrun-list",
     "segments": "segment-list", "campaigns": "campaign-list",
 }
+# The schema's settings whatever the host's SPECTACULAR_SETTINGS say: read-only fields
+# stay out of request models, so generated clients never ask for ``id`` or ``created_at``.
+SCHEMA_SETTINGS = {"COMPONENT_SPLIT_REQUEST": True}
 # First path segments of the unversioned API (before v1), redirected to v1.
 OLD_ROOTS = (*RESOURCES, "token", "schema", "docs")
 
@@ -90,7 +93,8 @@ def redirect_to_v1(request: HttpRequest, rest: str) -> HttpResponsePermanentRedi
 v1_patterns = [
     path("", VersionRootView.as_view(), name="rulecast-api-v1"),
     path("token/", TokenView.as_view(), name="rulecast-api-token"),
-    path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated],
+                                               custom_settings=SCHEMA_SETTINGS),
          name="rulecast-api-schema"),
     path("docs/", OfflineSwaggerView.as_view(url_name="rulecast-api-schema"),
          name="rulecast-api-docs"),

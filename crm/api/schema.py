@@ -73,6 +73,10 @@ class RulecastAutoSchema(AutoSchema):
             extra = {k: schema.pop(k) for k in ("readOnly", "description", "title")
                      if k in schema}
             schema = {"anyOf": [number, schema], **extra}
+        if direction != "request":
+            # Input constraints: an answer may hold what validators refuse today (a sent
+            # campaign whose target segments were deleted after it finished).
+            return schema
         if (isinstance(field, serializers.CharField) and not field.allow_blank
                 and not field.read_only and schema.get("type") == "string"):
             schema["minLength"] = max(schema.get("minLength", 0), 1)

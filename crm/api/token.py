@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import JSONParser
 
 from .fields import StrictTypesMixin
 from .schema import RulecastAutoSchema
@@ -13,7 +14,7 @@ from .throttling import current_throttles
 
 
 class TokenRequestSerializer(StrictTypesMixin, AuthTokenSerializer):
-    """A username and a password (JSON strings, or form fields)."""
+    """A username and a password, as JSON strings."""
 
 
 class TokenView(ObtainAuthToken):
@@ -24,6 +25,9 @@ class TokenView(ObtainAuthToken):
     """
 
     authentication_classes = []  # the credentials are the body's username and password
+    # JSON only, like the rest of the API (DRF's view also takes forms, and three request
+    # content types make generated clients' token modules fail); no browsable form here.
+    parser_classes = [JSONParser]
     serializer_class = TokenRequestSerializer
     schema = RulecastAutoSchema()
 

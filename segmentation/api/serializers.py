@@ -20,6 +20,10 @@ class SegmentationSerializer(StrictTypesMixin, serializers.ModelSerializer):
         fields = ["id", "name", "description", "features", "algorithm", "n_clusters", "k_min",
                   "k_max", "max_leaves", "sample_size", "random_seed", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
+        # The pipeline's own bounds (PipelineConfig.validate), so the schema states them.
+        extra_kwargs = {"n_clusters": {"min_value": 2}, "k_min": {"min_value": 2},
+                        "k_max": {"min_value": 2}, "max_leaves": {"min_value": 2},
+                        "sample_size": {"min_value": 100}}
 
     def validate_features(self, value: list[str]) -> list[str]:
         unknown = [name for name in value if name not in registry]
@@ -80,3 +84,19 @@ class ManualSegmentSerializer(StrictTypesMixin, serializers.Serializer):
         except RuleError as error:
             raise serializers.ValidationError({"rule": [str(error)]}) from None
         return attrs
+
+
+class ExportedSegmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    rule = serializers.JSONField(help_text="The rule in the chosen format: the stored JSON "
+                                 "form (format=json) or a JsonLogic expression (jsonlogic).")
+
+
+class RuleExportSerializer(serializers.Serializer):
+    """Rules as JSON (format=json or jsonlogic): one entry per segment."""
+
+    title = serializers.CharField(allow_blank=True)
+    format = serializers.CharField(help_text="json or jsonlogic, as asked.")
+    segments = ExportedSegmentSerializer(many=True)

@@ -23,6 +23,7 @@ from ..exports import FILE_FORMATS, LANGUAGES, export_run, export_segments
 from ..models import Segment, Segmentation, SegmentationRun, SegmentKind
 from .serializers import (
     ManualSegmentSerializer,
+    RuleExportSerializer,
     SegmentationRunSerializer,
     SegmentationSerializer,
     SegmentSerializer,
@@ -32,14 +33,16 @@ EXPORT_PARAMETERS = [
     OpenApiParameter("format", OpenApiTypes.STR, enum=FILE_FORMATS, default="json"),
     OpenApiParameter("lang", OpenApiTypes.STR, enum=LANGUAGES, default="en"),
 ]
-# One document per format: text/plain (text), application/json (json, jsonlogic),
-# application/sql (sql).
+# One answer per format, chosen by ?format= (not by Accept): JSON for json and jsonlogic
+# (first, so generated clients read it as their model), text/plain for text,
+# application/sql for sql.
 EXPORT_RESPONSES = {
+    (200, "application/json"): OpenApiResponse(
+        RuleExportSerializer, description="format=json or format=jsonlogic: a JSON document."),
     (200, "text/plain"): OpenApiResponse(
-        OpenApiTypes.STR, description="The rules as text/plain (format=text), "
-        "application/json (json, jsonlogic) or application/sql (sql)."),
-    (200, "application/json"): OpenApiTypes.OBJECT,
-    (200, "application/sql"): OpenApiTypes.STR,
+        OpenApiTypes.STR, description="format=text: the rules as sentences, one per segment."),
+    (200, "application/sql"): OpenApiResponse(
+        OpenApiTypes.STR, description="format=sql: one SELECT per segment."),
 }
 MANUAL_SEGMENT_EXAMPLES = [
     OpenApiExample("json", request_only=True, value={
