@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.header import Header
 from email.utils import make_msgid, parseaddr
 from typing import Any
 
@@ -176,8 +177,34 @@ def render(
     return Rendered(subject=subject, text=text, html=html)
 
 
+class Unfolded:
+    """A header value written on one line as it is (a Header-like object for the compat32
+    generator). For values with no whitespace to fold at, such as List-Unsubscribe's
+    ``<url>``: folding would put the whole value on a continuation line, which parsers
+    read with a leading space. Lines may be 998 bytes long."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def encode(self, splitchars: str = "", maxlinelen: int | None = None,
+               linesep: str = "\n") -> str:
+        return self.value
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def header_value(name: str, value: str) -> Header:
+    """``value`` as a Header folded after ``name: `` (RFC 2047 words when not ASCII), so
+    that a parser reads exactly ``value`` back (Django's own encoding ignores the name's
+    length: a long subject starts with a fold, read as a leading space)."""
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    return Header(value, charset, header_name=name)
+
+
 class CampaignMessage(EmailMultiAlternatives):
-    """An EmailMultiAlternatives that picks its own MIME boundary.
+    """An EmailMultiAlternatives that picks its own MIME boundary and folds its Subject
+    and List-Unsubscribe so parsers read them exactly.
 
     Left unset, the standard library's generator draws a random boundary and compiles
     a fresh regular expression per message to check the text does not contain it,
@@ -191,6 +218,11 @@ class CampaignMessage(EmailMultiAlternatives):
         if self.prebuilt is not None:
             return mime.Prebuilt(self.prebuilt)
         msg = super().message(*args, **kwargs)
+        if "Subject" in msg:
+            msg.replace_header("Subject", header_value("Subject", str(self.subject)))
+        unsubscribe = self.extra_headers.get("List-Unsubscribe")
+        if unsubscribe and "List-Unsubscribe" in msg:
+            msg.replace_header("List-Unsubscribe", Unfolded(unsubscribe))
         if msg.is_multipart() and msg.get_boundary() is None:
             parts = [self.body, *(content for content, _ in self.alternatives)]
             while True:

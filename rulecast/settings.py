@@ -211,6 +211,7 @@ SPECTACULAR_SETTINGS = {
     # Read-only fields (id, created_at) stay out of request bodies' models, so generated
     # clients never ask for them (campaigns.api.root sets the same for host projects).
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",  # tags: customers, segments, ... (not "v1")
     "SWAGGER_UI_DIST": "SIDECAR",  # drf-spectacular-sidecar: the docs work offline
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

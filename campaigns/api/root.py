@@ -31,7 +31,8 @@ RESOURCES = {  # each collection's route name, in the order the root lists them
 }
 # The schema's settings whatever the host's SPECTACULAR_SETTINGS say: read-only fields
 # stay out of request models, so generated clients never ask for ``id`` or ``created_at``.
-SCHEMA_SETTINGS = {"COMPONENT_SPLIT_REQUEST": True}
+# Operations are tagged by their collection (customers, segments...), not by "v1".
+SCHEMA_SETTINGS = {"COMPONENT_SPLIT_REQUEST": True, "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+"}
 # First path segments of the unversioned API (before v1), redirected to v1.
 OLD_ROOTS = (*RESOURCES, "token", "schema", "docs")
 

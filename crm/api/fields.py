@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.utils import timezone
@@ -70,6 +71,17 @@ class MomentField(serializers.DateTimeField):
                 f"Give a time between {EARLIEST_YEAR} and {LATEST_YEAR}."
             )
         return moment
+
+    def to_representation(self, value: Any) -> Any:
+        text = super().to_representation(value)
+        if isinstance(text, str) and OFFSET_WITH_SECONDS.search(text):
+            # Local mean time (Asia/Shanghai before 1928 is +08:05:43) has seconds in its
+            # offset, which RFC 3339 cannot write: such moments are answered in UTC.
+            return value.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z")
+        return text
+
+
+OFFSET_WITH_SECONDS = re.compile(r"[+-]\d\d:\d\d:\d\d(\.\d+)?$")
 
 
 class BirthDateField(serializers.DateField):

@@ -13,7 +13,7 @@ from .schema import RulecastAutoSchema
 from .throttling import current_throttles
 
 
-class TokenRequestSerializer(StrictTypesMixin, AuthTokenSerializer):
+class CredentialsSerializer(StrictTypesMixin, AuthTokenSerializer):
     """A username and a password, as JSON strings."""
 
 
@@ -28,13 +28,13 @@ class TokenView(ObtainAuthToken):
     # JSON only, like the rest of the API (DRF's view also takes forms, and three request
     # content types make generated clients' token modules fail); no browsable form here.
     parser_classes = [JSONParser]
-    serializer_class = TokenRequestSerializer
+    serializer_class = CredentialsSerializer
     schema = RulecastAutoSchema()
 
     def get_throttles(self) -> list:
         return current_throttles()
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: inline_serializer(
+    @extend_schema(request=CredentialsSerializer, responses={200: inline_serializer(
         "Token", {"token": serializers.CharField(
             help_text="Send it as `Authorization: Token <token>`.")},
     )})
