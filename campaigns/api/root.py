@@ -107,5 +107,5 @@ v1_patterns = [
 urlpatterns = [
     path("", ApiRootView.as_view(), name="rulecast-api-root"),
     path(f"{VERSION}/", include(v1_patterns)),
-    re_path(r"^(?P<rest>(?:%s)(?:/.*)?)$" % "|".join(OLD_ROOTS), redirect_to_v1),
+    re_path(rf"^(?P<rest>(?:{'|'.join(OLD_ROOTS)})(?:/.*)?)$", redirect_to_v1),
 ]

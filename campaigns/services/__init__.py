@@ -24,9 +24,9 @@ from .lifecycle import (
     resume_campaign,
     schedule_campaign,
 )
+from .provider_events import ProviderReport, record_provider_event
 from .sending import BatchResult, send_batch
 from .testsend import send_test
-from .provider_events import ProviderReport, record_provider_event
 from .tracking import (
     Recipient,
     recipient_for_token,

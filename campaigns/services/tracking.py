@@ -13,7 +13,6 @@ from ..conf import campaigns_settings
 from ..models import (
     Campaign,
     Delivery,
-    DeliveryStatus,
     EventKind,
     Link,
     Suppression,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -77,7 +76,7 @@ class MomentField(serializers.DateTimeField):
         if isinstance(text, str) and OFFSET_WITH_SECONDS.search(text):
             # Local mean time (Asia/Shanghai before 1928 is +08:05:43) has seconds in its
             # offset, which RFC 3339 cannot write: such moments are answered in UTC.
-            return value.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z")
+            return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
         return text
 
 

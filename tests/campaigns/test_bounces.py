@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import Delivery, DeliveryStatus, ProviderEvent, Suppression, SuppressionReason
-from crm.models import Customer
 from campaigns.services.provider_events import ProviderReport, smtp_class
+from crm.models import Customer
 from tests.campaigns.conftest import make_campaign, make_customers
 from tests.services import require
 

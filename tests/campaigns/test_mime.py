@@ -83,7 +83,8 @@ def test_long_chinese_subjects_parse_exactly_on_both_paths(length, unsubscribe):
 
 @pytest.mark.parametrize("subject", [
     "Spring sale", "A plain subject that is long enough to need folding somewhere past "
-    "the seventy-eighth column of the line", CHINESE[:80] + " and English", " ".join(["Ünïcödé"] * 12),
+    "the seventy-eighth column of the line", CHINESE[:80] + " and English",
+    " ".join(["Ünïcödé"] * 12),
 ])
 def test_other_long_subjects_parse_exactly_on_both_paths(subject):
     for data in both(subject, "x", "<p>y</p>"):
