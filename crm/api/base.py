@@ -9,6 +9,7 @@ defaults, so installing the plugin never makes its data readable by any logged-i
 from __future__ import annotations
 
 from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.parsers import JSONParser
 
 from .pagination import Pagination
@@ -17,9 +18,15 @@ from .schema import RulecastAutoSchema
 from .throttling import current_throttles
 
 
+# A token (``Authorization: Token ...``) or the admin's session, whatever the host's
+# DEFAULT_AUTHENTICATION_CLASSES say.
+AUTHENTICATION_CLASSES = [TokenAuthentication, SessionAuthentication]
+
+
 class RulecastViewMixin:
     """Permissions, paging, throttling and schema of every Rulecast API view."""
 
+    authentication_classes = AUTHENTICATION_CLASSES
     permission_classes = [ModelPermissions]
     parser_classes = [JSONParser]
     pagination_class = Pagination

@@ -59,3 +59,13 @@ def test_the_docs_load_nothing_from_the_internet(client, superuser):
         path = f"drf_spectacular_sidecar/swagger-ui-dist/{name}"
         assert f"/static/{path}" in page
         assert finders.find(path), f"{path} is not among the static files"
+
+
+def test_tokens_work_whatever_the_hosts_authentication_classes(api, world, settings):
+    """A host sets only drf-spectacular's schema class (as drf-spectacular asks); the
+    API brings its own authentication (token or session), permissions and paging."""
+    settings.REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+    for url in ("/api/", "/api/v1/", "/api/v1/customers/", "/api/v1/campaigns/",
+                "/api/v1/schema/?format=json"):
+        assert api.get(url).status_code == 200, url
+    assert APIClient().get("/api/v1/customers/").status_code == 401
