@@ -171,13 +171,13 @@ def record_provider_event(*, report: ProviderReport) -> ProviderEvent | None:
                 description=(report.description or report.mta_response or "")[:2000],
                 occurred_at=report.timestamp or timezone.now(),
             )
-            if not address:
-                pass
-            elif delivery is None and not Customer.objects.filter(email=address).exists():
+            known = bool(address) and (
+                delivery is not None or Customer.objects.filter(email=address).exists())
+            if known:
+                _apply(report, address, soft)
+            elif address:
                 logger.info("%s %s for %s, an address the shop does not know: recorded, "
                             "nothing changed", report.esp_name, report.event_type, address)
-            else:
-                _apply(report, address, soft)
     except IntegrityError:
         return None  # replayed: processed the first time
     return event

@@ -17,7 +17,6 @@ from .permissions import ModelPermissions
 from .schema import RulecastAutoSchema
 from .throttling import current_throttles
 
-
 # A token (``Authorization: Token ...``) or the admin's session, whatever the host's
 # DEFAULT_AUTHENTICATION_CLASSES say.
 AUTHENTICATION_CLASSES = [TokenAuthentication, SessionAuthentication]
