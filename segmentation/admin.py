@@ -13,10 +13,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from . import services
+from .admin_builder import RuleBuilderWidget, builder_urls
+from .admin_forms import SegmentationForm
 from .exports import FILE_FORMATS, LANGUAGES, export_run, export_segments, render_rule
 from .models import MembershipChange, Segment, Segmentation, SegmentationRun, SegmentKind
 from .review import review_urls, user_language
 from .rules import RuleError
+from .templatetags.rulecast_format import percent
 
 
 def render_segment_rule(segment: Segment) -> str:
@@ -39,6 +42,7 @@ def download(exported, filename: str) -> HttpResponse:
 
 @admin.register(Segmentation)
 class SegmentationAdmin(admin.ModelAdmin):
+    form = SegmentationForm
     list_display = ["name", "algorithm", "n_clusters", "k_min", "k_max", "updated_at"]
     search_fields = ["name"]
     actions = ["start_runs"]
@@ -75,7 +79,7 @@ class SegmentationAdmin(admin.ModelAdmin):
 
 class SegmentInline(admin.TabularInline):
     model = Segment
-    fields = ["index", "name", "size", "share", "rule_text"]
+    fields = ["index", "name", "size", "share_display", "rule_text"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -84,6 +88,10 @@ class SegmentInline(admin.TabularInline):
     @admin.display(description=_("rule"))
     def rule_text(self, segment: Segment) -> str:
         return render_segment_rule(segment)
+
+    @admin.display(description=_("share"))
+    def share_display(self, segment: Segment) -> str:
+        return percent(segment.share)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -153,9 +161,10 @@ class ManualSegmentForm(forms.ModelForm):
         label=_("rule format"), choices=[("json", "JSON"), ("jsonlogic", "JsonLogic")]
     )
     rule_document = forms.CharField(
-        label=_("rule"), widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
-        help_text=_('e.g. {"version": 1, "any": [{"all": [{"feature": "frequency", '
-                    '"op": ">=", "value": 3}]}]} or JsonLogic {">=": [{"var": "frequency"}, 3]}'),
+        label=_("rule"), widget=RuleBuilderWidget(),
+        help_text=_("Build it row by row: a customer matches a group when every row holds, "
+                    "and the segment when any group matches. The Advanced tab shows the "
+                    "stored JSON (or takes JsonLogic)."),
     )
 
     class Meta:
@@ -183,18 +192,39 @@ class ManualSegmentForm(forms.ModelForm):
 
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "run", "size", "share"]
+    list_display = ["name", "kind", "run", "size", "share_display"]
     list_filter = ["kind", "run__segmentation", "run__is_published"]
     search_fields = ["name", "name_zh"]
-    readonly_fields = ["kind", "run", "index", "size", "share", "rule_text", "rule", "profile",
-                       "previous", "downloads"]
+    readonly_fields = ["kind", "run", "index", "size", "share_display", "rule_text", "rule",
+                       "profile", "previous", "downloads"]
 
     def get_urls(self):
         return [
             path("<int:pk>/rules/<str:fmt>/", self.admin_site.admin_view(self.rules_view),
                  name="segmentation_segment_rules"),
+            *builder_urls(self),  # the rule builder's live count and sentences
             *super().get_urls(),
         ]
+
+    def get_changeform_initial_data(self, request):
+        """``?copy_of=ID``: a hand-written copy of a segment (e.g. a learned one) to edit."""
+        initial = super().get_changeform_initial_data(request)
+        original = request.GET.get("copy_of", "")
+        segment = Segment.objects.filter(pk=original).first() if original.isdigit() else None
+        if segment is not None and self.has_view_permission(request, segment):
+            initial.update({
+                "name": _("%(name)s (copy)") % {"name": segment.name},
+                "name_zh": f"{segment.name_zh}（副本）" if segment.name_zh else "",
+                "description": segment.description, "description_zh": segment.description_zh,
+                "rule_format": "json", "rule_document": json.dumps(segment.rule, indent=2),
+            })
+        return initial
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "copy_url": (
+            reverse("admin:segmentation_segment_add") + f"?copy_of={object_id}"
+            if self.has_add_permission(request) else "")}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def rules_view(self, request, pk: int, fmt: str):
         segment = get_object_or_404(Segment, pk=pk)
@@ -213,11 +243,11 @@ class SegmentAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if self.is_manual(obj):
-            shown = ["name", "name_zh", "description", "description_zh", "rule_format",
-                     "rule_document"]
+            shown = ["name", "name_zh", "description", "description_zh", "rule_document",
+                     "rule_format"]
             return shown + (["size", "rule_text", "downloads"] if obj else [])
         return ["run", "index", "name", "name_zh", "description", "description_zh", "size",
-                "share", "rule_text", "downloads", "rule", "profile", "previous"]
+                "share_display", "rule_text", "downloads", "rule", "profile", "previous"]
 
     def save_model(self, request, obj, form, change):
         segment = services.save_manual_segment(
@@ -234,6 +264,10 @@ class SegmentAdmin(admin.ModelAdmin):
     @admin.display(description=_("download rule"))
     def downloads(self, segment: Segment):
         return download_links("admin:segmentation_segment_rules", segment.pk)
+
+    @admin.display(description=_("share"), ordering="share")
+    def share_display(self, segment: Segment) -> str:
+        return percent(segment.share)
 
 
 @admin.register(MembershipChange)
