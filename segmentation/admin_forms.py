@@ -35,7 +35,8 @@ class SegmentationForm(forms.ModelForm):
 
     class Meta:
         model = Segmentation
-        fields = "__all__"
+        fields = ["name", "description", "features", "algorithm", "n_clusters", "k_min",
+                  "k_max", "max_leaves", "sample_size", "random_seed"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
