@@ -196,3 +196,22 @@ def test_shares_on_segment_pages_read_as_percentages(admin_client, shop):
     listing = admin_client.get("/admin/segmentation/segment/").content.decode()
     assert f"{segment.share * 100:.0f}%" in listing
     assert repr(segment.share) not in listing
+
+
+def test_the_customer_page_rounds_features_and_hides_the_demo_group(admin_client, db):
+    from django.utils import timezone
+
+    from crm.demo import DEMO_GROUP_KEY, seed_demo_shop
+    from crm.models import Customer
+
+    seed_demo_shop(customers=40, seed=3, now=NOW)
+    refresh_feature_table(now=NOW + timezone.timedelta(hours=7, minutes=13))
+    customer = Customer.objects.filter(orders__isnull=False).first()
+    Customer.objects.filter(pk=customer.pk).update(
+        attributes={**customer.attributes, "size": "XL"})
+    group = customer.attributes[DEMO_GROUP_KEY]
+    page = admin_client.get(f"/admin/crm/customer/{customer.pk}/change/").content.decode()
+    assert "<th>size</th><td>XL</td>" in page
+    assert DEMO_GROUP_KEY not in page and group not in page
+    days = [cell for cell in page.split("<td>") if " days</td>" in cell.split("\n")[0]]
+    assert days and all("." not in cell.split(" days")[0] for cell in days), days
