@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from . import services
+from . import admin_display, services
 from .admin_builder import RuleBuilderWidget, builder_urls
 from .admin_forms import SegmentationForm
 from .exports import FILE_FORMATS, LANGUAGES, export_run, export_segments, render_rule
@@ -102,10 +102,12 @@ class SegmentationRunAdmin(admin.ModelAdmin):
     list_display = ["__str__", "status", "progress_display", "customer_count",
                     "is_published", "created_at", "finished_at", "review_link"]
     list_filter = ["status", "is_published", "segmentation"]
-    readonly_fields = ["segmentation", "status", "stage", "progress", "error", "as_of",
-                       "customer_count", "feature_names", "metrics", "timings", "is_published",
-                       "published_at", "created_at", "started_at", "finished_at", "downloads"]
-    exclude = ["model"]
+    readonly_fields = ["segmentation", "status", "stage", "progress_display", "error", "as_of",
+                       "customer_count", "features_display", "metrics_display",
+                       "timings_display", "is_published", "published_at", "created_at",
+                       "started_at", "finished_at", "downloads"]
+    # Shown formatted for people by the *_display fields, never as JSON.
+    exclude = ["model", "progress", "feature_names", "metrics", "timings"]
     inlines = [SegmentInline]
     actions = ["publish", "requeue"]
 
@@ -135,7 +137,19 @@ class SegmentationRunAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("progress"))
     def progress_display(self, run: SegmentationRun) -> str:
-        return format_html("{}% {}", round(run.progress * 100), run.stage)
+        return admin_display.run_progress(run)
+
+    @admin.display(description=_("features"))
+    def features_display(self, run: SegmentationRun) -> str:
+        return admin_display.feature_labels(run.feature_names)
+
+    @admin.display(description=_("metrics"))
+    def metrics_display(self, run: SegmentationRun) -> str:
+        return admin_display.run_metrics(run)
+
+    @admin.display(description=_("timings"))
+    def timings_display(self, run: SegmentationRun) -> str:
+        return admin_display.run_timings(run)
 
     @admin.action(description=_("Publish (campaigns target the published run)"))
     def publish(self, request, queryset):
@@ -195,8 +209,8 @@ class SegmentAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "run", "size", "share_display"]
     list_filter = ["kind", "run__segmentation", "run__is_published"]
     search_fields = ["name", "name_zh"]
-    readonly_fields = ["kind", "run", "index", "size", "share_display", "rule_text", "rule",
-                       "profile", "previous", "downloads"]
+    readonly_fields = ["kind", "run", "index", "size", "share_display", "rule_text",
+                       "profile_display", "previous", "downloads"]
 
     def get_urls(self):
         return [
@@ -247,7 +261,7 @@ class SegmentAdmin(admin.ModelAdmin):
                      "rule_format"]
             return shown + (["size", "rule_text", "downloads"] if obj else [])
         return ["run", "index", "name", "name_zh", "description", "description_zh", "size",
-                "share_display", "rule_text", "downloads", "rule", "profile", "previous"]
+                "share_display", "rule_text", "downloads", "profile_display", "previous"]
 
     def save_model(self, request, obj, form, change):
         segment = services.save_manual_segment(
@@ -264,6 +278,10 @@ class SegmentAdmin(admin.ModelAdmin):
     @admin.display(description=_("download rule"))
     def downloads(self, segment: Segment):
         return download_links("admin:segmentation_segment_rules", segment.pk)
+
+    @admin.display(description=_("profile"))
+    def profile_display(self, segment: Segment) -> str:
+        return admin_display.segment_profile(segment)
 
     @admin.display(description=_("share"), ordering="share")
     def share_display(self, segment: Segment) -> str:

@@ -302,7 +302,8 @@ def test_the_review_page_in_chinese_has_no_english_left(superuser_client):
                          now=NOW)
     assert second.metrics.get("stability")
     notes = ["thresholds rounded to readable values: 0.40% of customers changed segment "
-             "(fidelity 99.8% before rounding)", "feature 'sessions_30d' is constant and was left out"]
+             "(fidelity 99.8% before rounding)",
+             "feature 'sessions_30d' is constant and was left out"]
     SegmentationRun.objects.filter(pk=second.pk).update(metrics={**second.metrics, "notes": notes})
     url = reverse("admin:segmentation_segmentationrun_review", args=[second.pk])
     english = superuser_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()

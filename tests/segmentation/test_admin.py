@@ -1,6 +1,7 @@
 """The segmentation admin: hand-written segments, rule downloads, run pages."""
 
 import json
+import re
 
 import pytest
 from django.contrib.auth.models import User
@@ -215,3 +216,18 @@ def test_the_customer_page_rounds_features_and_hides_the_demo_group(admin_client
     assert DEMO_GROUP_KEY not in page and group not in page
     days = [cell for cell in page.split("<td>") if " days</td>" in cell.split("\n")[0]]
     assert days and all("." not in cell.split(" days")[0] for cell in days), days
+
+
+def test_run_and_segment_pages_show_numbers_for_people_not_json(admin_client, shop):
+    run = SegmentationRun.objects.create(
+        segmentation=Segmentation.objects.create(name="fmt", n_clusters=3))
+    run = execute_run(run_id=run.pk, now=NOW)
+    page = admin_client.get(f"/admin/segmentation/segmentationrun/{run.pk}/change/")
+    text = page.content.decode()
+    assert f"{run.metrics['fidelity']:.1%}" in text  # e.g. 99.6%
+    assert '"k_scores"' not in text and '"cv_accuracy"' not in text  # no JSON dump
+    assert "time since last order" in text  # the run's features by their labels
+    segment = run.segments.order_by("index").first()
+    text = admin_client.get(f"/admin/segmentation/segment/{segment.pk}/change/").content.decode()
+    assert "overall_median" not in text and "Whole shop (median)" in text
+    assert re.search(r"<td>[\d,]+ days</td>", text)
