@@ -102,6 +102,8 @@ def readme_files() -> list[tuple[str, str, bool]]:
     files = []
     for block in re.findall(r"```(?:python|html)\n(.*?)```", section, re.S):
         first = block.splitlines()[0]
+        if first.startswith("# yourapp/"):
+            continue  # "Your own features": an example for the reader's own app
         named = re.match(r"^(?:#|<!--)\s*(\S+)(\s+\(append\))?", first)
         assert named, f"a README block without its file name: {first!r}"
         files.append((named.group(1), block, bool(named.group(2))))
