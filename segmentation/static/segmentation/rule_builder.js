@@ -26,6 +26,7 @@
     this.features = {};
     this.config.features.forEach(function (f) { this.features[f.name] = f; }, this);
     this.clausesBox = root.querySelector(".rc-clauses");
+    this.adoptFormatField();
     this.timer = null;
     this.asked = 0;
     this.bindTabs();
@@ -41,6 +42,16 @@
     this.draw();
     if (parsed !== null && parsed.length) { this.ask(); }
   }
+
+  /* The rule's format (JSON or JsonLogic) only matters for the Advanced tab: move it there. */
+  Builder.prototype.adoptFormatField = function () {
+    if (!this.format) { return; }
+    var row = this.format.closest(".form-row");
+    var label = document.querySelector('label[for="id_rule_format"]');
+    var holder = el("p", {className: "rc-format"}, [label, this.format]);
+    this.root.querySelector(".rc-advanced-panel").prepend(holder);
+    if (row && !row.contains(this.root)) { row.hidden = true; }
+  };
 
   Builder.prototype.emptyRow = function () {
     var first = this.config.features[0];
