@@ -16,6 +16,7 @@ from . import exporting
 from .importing import ImportFileError, ImportMapping
 from .importing.admin_views import CsvAdminMixin
 from .models import ColumnMapping, Customer, Event, ImportKind, Order
+from .templatetags.rulecast_format import money
 
 
 class RecentFormSet(BaseInlineFormSet):
@@ -46,11 +47,15 @@ class ReadOnlyInline(admin.TabularInline):
 
 class OrderInline(ReadOnlyInline):
     model = Order
-    fields = ["external_id", "placed_at", "amount", "currency", "item_count", "category",
+    fields = ["external_id", "placed_at", "amount_display", "item_count", "category",
               "channel", "status"]
     readonly_fields = fields
     ordering = ["-placed_at", "-id"]
     verbose_name_plural = _("recent orders (the last 20)")
+
+    @admin.display(description=_("amount"))
+    def amount_display(self, order: Order) -> str:
+        return money(order.amount, order.currency)
 
 
 class EventInline(ReadOnlyInline):

@@ -12,6 +12,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from crm.templatetags.rulecast_format import percent
+
 from . import admin_display, services
 from .admin_builder import RuleBuilderWidget, builder_urls
 from .admin_forms import SegmentationForm
@@ -19,7 +21,6 @@ from .exports import FILE_FORMATS, LANGUAGES, export_run, export_segments, rende
 from .models import MembershipChange, Segment, Segmentation, SegmentationRun, SegmentKind
 from .review import review_urls, user_language
 from .rules import RuleError
-from .templatetags.rulecast_format import percent
 
 
 def render_segment_rule(segment: Segment) -> str:

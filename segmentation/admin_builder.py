@@ -20,12 +20,13 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import get_language, gettext, pgettext
 
+from crm.templatetags.rulecast_format import currency_symbol
+
 from . import services
 from .features import registry
 from .querying import members_queryset
 from .rules import RuleError, render_text
 from .rules.text import normalise_lang
-from .templatetags.rulecast_format import currency_symbol
 
 #: Operators a person picks from, by feature kind (the stored symbols are the keys).
 NUMERIC_OPS = (">=", ">", "<=", "<", "==", "!=")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 
+from crm.templatetags.rulecast_format import percent, seconds
+
 from .features import registry
 from .models import Segment, SegmentationRun
 from .review import metric_cards, user_language
 from .review.selectors import timing_rows
 from .rules.text import format_value
-from .templatetags.rulecast_format import percent, seconds
 
 
 def run_progress(run: SegmentationRun) -> str:

@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 from django import template
 from django.utils.translation import gettext, ngettext
 
+from ..conf import crm_settings
+
 register = template.Library()
 
 #: Symbols of common shop currencies; any other code is written before the amount.
@@ -31,8 +33,6 @@ def _as_float(value) -> float | None:
 
 
 def shop_currency() -> str:
-    from crm.conf import crm_settings
-
     return str(crm_settings.DEFAULT_CURRENCY or "").upper()
 
 

@@ -3,7 +3,7 @@
 from django.template import Context, Template
 from django.utils import translation
 
-from segmentation.templatetags.rulecast_format import count, money, percent, whole_days
+from crm.templatetags.rulecast_format import count, money, percent, whole_days
 
 
 def test_days_are_whole_and_shares_are_percentages():
@@ -29,3 +29,19 @@ def test_money_uses_the_shops_currency(settings):
 def test_the_filters_in_a_template():
     page = Template("{% load rulecast_format %}{{ d|whole_days }} {{ s|percent }} {{ m|money }}")
     assert page.render(Context({"d": 12.6, "s": 0.25, "m": 3})) == "13 days 25% ¥3.00"
+
+
+def test_the_customer_page_shows_amounts_with_their_currency(admin_client, db):
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from crm.models import Customer, Order
+
+    customer = Customer.objects.create(email="m@example.com")
+    Order.objects.create(customer=customer, external_id="o1", placed_at=timezone.now(),
+                         amount=Decimal("1263.2"), currency="CNY")
+    Order.objects.create(customer=customer, external_id="o2", placed_at=timezone.now(),
+                         amount=Decimal("5"), currency="USD")
+    page = admin_client.get(f"/admin/crm/customer/{customer.pk}/change/").content.decode()
+    assert "¥1,263.20" in page and "$5.00" in page
