@@ -1,9 +1,16 @@
 """Numbers for people: whole days, percentages, money in the shop's currency."""
 
+import pytest
 from django.template import Context, Template
 from django.utils import translation
 
 from crm.templatetags.rulecast_format import count, money, percent, whole_days
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
 
 
 def test_days_are_whole_and_shares_are_percentages():
