@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -14,6 +13,7 @@ from django.utils.translation import ngettext
 from crm.models import Customer
 
 from . import services
+from .admin_views import campaign_urls, render_stats
 from .models import (
     Campaign,
     Delivery,
@@ -23,7 +23,7 @@ from .models import (
     Suppression,
     TrackingEvent,
 )
-from .selectors import campaign_stats, preview_campaign, segment_stats
+from .selectors import preview_campaign
 
 
 def _each(modeladmin, request, queryset, service, done: str) -> None:
@@ -56,15 +56,6 @@ class LinkInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
-
-
-def _percentages(stats):
-    """Template-friendly rates (0-100) of a Stats row."""
-    return {
-        **stats.__dict__,
-        **{name: getattr(stats, name) * 100 for name in
-           ("open_rate", "click_rate", "unsubscribe_rate", "bounce_rate")},
-    }
 
 
 class ArchivedFilter(admin.SimpleListFilter):
@@ -132,10 +123,15 @@ class CampaignAdmin(admin.ModelAdmin):
                        "segments", "excluded_segments", "scheduled_at"]
         return fields
 
+    class Media:
+        # The statistics block: its chart, and its refresh while sending.
+        js = ["segmentation/vendor/chart.umd.min.js", "campaigns/stats.js"]
+
     def get_urls(self):
         urls = [path("<int:object_id>/preview/", self.admin_site.admin_view(self.preview_view),
                      name="campaigns_campaign_preview")]
-        return urls + super().get_urls()
+        # Send test / Launch buttons (with a confirmation) and the statistics JSON.
+        return urls + campaign_urls(self) + super().get_urls()
 
     def preview_view(self, request, object_id: int):
         campaign = self.get_object(request, str(object_id))
@@ -168,28 +164,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def statistics(self, obj: Campaign) -> str:
         if obj.pk is None or obj.launched_at is None:
             return "—"
-        total = campaign_stats(obj)
-        rows = [total, *segment_stats(obj)]
-        percent = [
-            (_("opened"), "open_rate"), (_("clicked"), "click_rate"),
-            (_("unsubscribed"), "unsubscribe_rate"), (_("bounced"), "bounce_rate"),
-            (_("failed"), "failed_rate"),
-        ]
-        chart = {
-            "title": str(_("Rates per segment (share of messages sent)")),
-            # xgettext:no-python-format
-            "axis": str(_("% of sent messages")),
-            "labels": [str(row.label) for row in rows],
-            "series": [{"label": str(label), "values": [round(getattr(row, rate) * 100, 1)
-                                                        for row in rows]}
-                       for label, rate in percent],
-        }
-        handled = total.sent + total.failed + total.unknown + total.skipped
-        return render_to_string("admin/campaigns/campaign/stats.html", {
-            "rows": [_percentages(row) for row in rows], "chart": chart,
-            "chart_height": 120 + 60 * len(rows),
-            "progress": {"done": handled, "total": total.recipients, "waiting": total.waiting},
-        })
+        return render_stats(obj)
 
     @admin.action(description=_("Launch (or schedule, when the time is ahead)"))
     def launch(self, request, queryset):

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from .conf import campaigns_settings
+from .conf import DEFAULTS, campaigns_settings
 
 DEFAULT_VISIBILITY_TIMEOUT = 3600  # kombu's Redis transport default (seconds)
 
@@ -102,4 +102,29 @@ def check_webhook(app_configs, **kwargs) -> list:
         messages.append(Error(
             f"The {esp} webhook lacks a setting (its signing key) or a package: {error}",
             id="campaigns.E007"))
+    return messages
+
+
+@register()
+def check_host_wiring(app_configs, **kwargs) -> list:
+    """What a host project must set for the plugin to work outside DEBUG and the demo."""
+    messages: list = []
+    broker = getattr(settings, "CELERY_BROKER_URL", "") or ""
+    if not broker and not getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        messages.append(Warning(
+            "No Celery broker is configured (CELERY_BROKER_URL): segmentation runs, imports "
+            "and campaign sends are queued but no worker will ever run them.",
+            hint="Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0), load it in your "
+                 "Celery app (config_from_object('django.conf:settings', namespace='CELERY')) "
+                 "and start a worker; or set CELERY_TASK_ALWAYS_EAGER = True to run tasks "
+                 "inside the request (small shops, development).",
+            id="campaigns.W002",
+        ))
+    if not settings.DEBUG and campaigns_settings.BASE_URL == DEFAULTS["BASE_URL"]:
+        messages.append(Warning(
+            f"RULECAST_CAMPAIGNS['BASE_URL'] is still the default {DEFAULTS['BASE_URL']}: "
+            "tracking and unsubscribe links in emails would point at the sender's own machine.",
+            hint="Set RULECAST_CAMPAIGNS = {'BASE_URL': 'https://your.site'}.",
+            id="campaigns.W003",
+        ))
     return messages

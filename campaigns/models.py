@@ -6,7 +6,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-PUBLISHED_SEGMENTS = {"run__is_published": True}
+#: What the admin offers as targets: segments of published runs, and hand-written ones
+#: (as ``Segment.objects.targetable()``; a string-free Q so the app needs no import).
+TARGETABLE_SEGMENTS = Q(run__is_published=True) | Q(kind="manual")
 
 
 class CampaignStatus(models.TextChoices):
@@ -40,11 +42,11 @@ class Campaign(models.Model):
     reply_to = models.EmailField(_("reply-to"), blank=True)
     segments = models.ManyToManyField(
         "segmentation.Segment", related_name="campaigns", verbose_name=_("target segments"),
-        limit_choices_to=PUBLISHED_SEGMENTS,
+        limit_choices_to=TARGETABLE_SEGMENTS,
     )
     excluded_segments = models.ManyToManyField(
         "segmentation.Segment", related_name="excluding_campaigns", blank=True,
-        verbose_name=_("excluded segments"), limit_choices_to=PUBLISHED_SEGMENTS,
+        verbose_name=_("excluded segments"), limit_choices_to=TARGETABLE_SEGMENTS,
     )
     scheduled_at = models.DateTimeField(
         _("scheduled time"), null=True, blank=True,

@@ -99,7 +99,9 @@ def _aggregates() -> dict:
         "failed": status(DeliveryStatus.FAILED),
         "unknown": status(DeliveryStatus.UNKNOWN),
         "skipped": status(DeliveryStatus.SKIPPED, DeliveryStatus.CANCELLED),
-        "waiting": status(DeliveryStatus.PENDING, DeliveryStatus.SENDING),
+        # Every status not counted above, so handled (sent + failed + unknown + skipped)
+        # and waiting always add up to the recipients.
+        "waiting": status(DeliveryStatus.PENDING, DeliveryStatus.RESERVED, DeliveryStatus.SENDING),
         "opens": Count("pk", filter=Q(_event(EventKind.OPEN))),
         "clicks": Count("pk", filter=Q(_event(EventKind.CLICK))),
         "unsubscribes": Count(
@@ -132,7 +134,8 @@ def segment_stats(campaign: Campaign) -> list[Stats]:
 
 def deliveries_waiting(campaign: Campaign) -> QuerySet:
     return Delivery.objects.filter(
-        campaign=campaign, status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING],
+        campaign=campaign,
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.RESERVED, DeliveryStatus.SENDING],
     )
 
 

@@ -9,13 +9,14 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from . import exporting
 from .importing import ImportFileError, ImportMapping
 from .importing.admin_views import CsvAdminMixin
 from .models import ColumnMapping, Customer, Event, ImportKind, Order
+from .templatetags.rulecast_format import money
 
 
 class RecentFormSet(BaseInlineFormSet):
@@ -46,11 +47,15 @@ class ReadOnlyInline(admin.TabularInline):
 
 class OrderInline(ReadOnlyInline):
     model = Order
-    fields = ["external_id", "placed_at", "amount", "currency", "item_count", "category",
+    fields = ["external_id", "placed_at", "amount_display", "item_count", "category",
               "channel", "status"]
     readonly_fields = fields
     ordering = ["-placed_at", "-id"]
     verbose_name_plural = _("recent orders (the last 20)")
+
+    @admin.display(description=_("amount"))
+    def amount_display(self, order: Order) -> str:
+        return money(order.amount, order.currency)
 
 
 class EventInline(ReadOnlyInline):
@@ -59,6 +64,11 @@ class EventInline(ReadOnlyInline):
     readonly_fields = fields
     ordering = ["-occurred_at", "-id"]
     verbose_name_plural = _("recent events (the last 20)")
+
+
+#: Attribute keys the customer page never shows: the demo generator's answer key
+#: (crm.demo.DEMO_GROUP_KEY), which would give away what segmentation should find.
+HIDDEN_ATTRIBUTES = frozenset({"demo_group"})
 
 
 @admin.register(Customer)
@@ -70,14 +80,14 @@ class CustomerAdmin(CsvAdminMixin, admin.ModelAdmin):
     list_display_links = ["__str__"]
     search_fields = ["email", "name", "external_id"]
     list_filter = ["country", "gender", "consent_status", "signed_up_at"]
-    readonly_fields = ["age", "all_orders", "created_at", "updated_at"]
+    readonly_fields = ["age", "all_orders", "attribute_list", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["external_id", "email", "name"]}),
         (_("Profile"), {"fields": ["gender", "birth_date", "age", "city", "country",
                                    "signed_up_at"]}),
         (_("Email consent"), {"fields": ["consent_status", "consent_source", "consent_at",
                                          "unsubscribed_at"]}),
-        (_("More"), {"fields": ["attributes", "all_orders", "created_at", "updated_at"]}),
+        (_("More"), {"fields": ["attribute_list", "all_orders", "created_at", "updated_at"]}),
     ]
     inlines = [OrderInline, EventInline]
     show_full_result_count = False
@@ -85,6 +95,16 @@ class CustomerAdmin(CsvAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("age"))
     def age(self, obj: Customer):
         return obj.age
+
+    @admin.display(description=_("attributes"))
+    def attribute_list(self, obj: Customer) -> str:
+        """Imported extra columns as a table (never JSON, never the demo's hidden group)."""
+        shown = [(key, value) for key, value in sorted((obj.attributes or {}).items())
+                 if key not in HIDDEN_ATTRIBUTES]
+        if not shown:
+            return "—"
+        return format_html("<table>{}</table>", format_html_join(
+            "", "<tr><th>{}</th><td>{}</td></tr>", shown))
 
     @admin.display(description=_("orders"))
     def all_orders(self, obj: Customer) -> str:

@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "crm",
     "segmentation",
     "campaigns",
+    # The demo project itself: its seed_demo and demo_admin commands (not in the wheel).
+    "rulecast",
 ]
 
 MIDDLEWARE = [

@@ -12,7 +12,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from . import protection, services
+from crm.templatetags.rulecast_format import percent
+
+from . import admin_display, protection, services
+from .admin_builder import RuleBuilderWidget, builder_urls
+from .admin_forms import SegmentationForm
 from .exports import FILE_FORMATS, LANGUAGES, export_run, export_segments, render_rule
 from .models import MembershipChange, Segment, Segmentation, SegmentationRun, SegmentKind
 from .review import review_urls, user_language
@@ -52,6 +56,7 @@ class ExplainsProtection:
 @admin.register(Segmentation)
 class SegmentationAdmin(ExplainsProtection, admin.ModelAdmin):
     refusals = staticmethod(protection.segmentation_refusals)
+    form = SegmentationForm
     list_display = ["name", "algorithm", "n_clusters", "k_min", "k_max", "updated_at"]
     search_fields = ["name"]
     actions = ["start_runs"]
@@ -88,7 +93,7 @@ class SegmentationAdmin(ExplainsProtection, admin.ModelAdmin):
 
 class SegmentInline(admin.TabularInline):
     model = Segment
-    fields = ["index", "name", "size", "share", "rule_text"]
+    fields = ["index", "name", "size", "share_display", "rule_text"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -97,6 +102,10 @@ class SegmentInline(admin.TabularInline):
     @admin.display(description=_("rule"))
     def rule_text(self, segment: Segment) -> str:
         return render_segment_rule(segment)
+
+    @admin.display(description=_("share"))
+    def share_display(self, segment: Segment) -> str:
+        return percent(segment.share)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -108,10 +117,12 @@ class SegmentationRunAdmin(ExplainsProtection, admin.ModelAdmin):
     list_display = ["__str__", "status", "progress_display", "customer_count",
                     "is_published", "created_at", "finished_at", "review_link"]
     list_filter = ["status", "is_published", "segmentation"]
-    readonly_fields = ["segmentation", "status", "stage", "progress", "error", "as_of",
-                       "customer_count", "feature_names", "metrics", "timings", "is_published",
-                       "published_at", "created_at", "started_at", "finished_at", "downloads"]
-    exclude = ["model"]
+    readonly_fields = ["segmentation", "status", "stage", "progress_display", "error", "as_of",
+                       "customer_count", "features_display", "metrics_display",
+                       "timings_display", "is_published", "published_at", "created_at",
+                       "started_at", "finished_at", "downloads"]
+    # Shown formatted for people by the *_display fields, never as JSON.
+    exclude = ["model", "progress", "feature_names", "metrics", "timings"]
     inlines = [SegmentInline]
     actions = ["publish", "requeue"]
 
@@ -141,7 +152,19 @@ class SegmentationRunAdmin(ExplainsProtection, admin.ModelAdmin):
 
     @admin.display(description=_("progress"))
     def progress_display(self, run: SegmentationRun) -> str:
-        return format_html("{}% {}", round(run.progress * 100), run.stage)
+        return admin_display.run_progress(run)
+
+    @admin.display(description=_("features"))
+    def features_display(self, run: SegmentationRun) -> str:
+        return admin_display.feature_labels(run.feature_names)
+
+    @admin.display(description=_("metrics"))
+    def metrics_display(self, run: SegmentationRun) -> str:
+        return admin_display.run_metrics(run)
+
+    @admin.display(description=_("timings"))
+    def timings_display(self, run: SegmentationRun) -> str:
+        return admin_display.run_timings(run)
 
     @admin.action(description=_("Publish (campaigns target the published run)"))
     def publish(self, request, queryset):
@@ -167,9 +190,10 @@ class ManualSegmentForm(forms.ModelForm):
         label=_("rule format"), choices=[("json", "JSON"), ("jsonlogic", "JsonLogic")]
     )
     rule_document = forms.CharField(
-        label=_("rule"), widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
-        help_text=_('e.g. {"version": 1, "any": [{"all": [{"feature": "frequency", '
-                    '"op": ">=", "value": 3}]}]} or JsonLogic {">=": [{"var": "frequency"}, 3]}'),
+        label=_("rule"), widget=RuleBuilderWidget(),
+        help_text=_("Build it row by row: a customer matches a group when every row holds, "
+                    "and the segment when any group matches. The Advanced tab shows the "
+                    "stored JSON (or takes JsonLogic)."),
     )
 
     class Meta:
@@ -198,18 +222,39 @@ class ManualSegmentForm(forms.ModelForm):
 @admin.register(Segment)
 class SegmentAdmin(ExplainsProtection, admin.ModelAdmin):
     refusals = staticmethod(protection.segment_refusals)
-    list_display = ["name", "kind", "run", "size", "share"]
+    list_display = ["name", "kind", "run", "size", "share_display"]
     list_filter = ["kind", "run__segmentation", "run__is_published"]
     search_fields = ["name", "name_zh"]
-    readonly_fields = ["kind", "run", "index", "size", "share", "rule_text", "rule", "profile",
-                       "previous", "downloads"]
+    readonly_fields = ["kind", "run", "index", "size", "share_display", "rule_text",
+                       "profile_display", "previous", "downloads"]
 
     def get_urls(self):
         return [
             path("<int:pk>/rules/<str:fmt>/", self.admin_site.admin_view(self.rules_view),
                  name="segmentation_segment_rules"),
+            *builder_urls(self),  # the rule builder's live count and sentences
             *super().get_urls(),
         ]
+
+    def get_changeform_initial_data(self, request):
+        """``?copy_of=ID``: a hand-written copy of a segment (e.g. a learned one) to edit."""
+        initial = super().get_changeform_initial_data(request)
+        original = request.GET.get("copy_of", "")
+        segment = Segment.objects.filter(pk=original).first() if original.isdigit() else None
+        if segment is not None and self.has_view_permission(request, segment):
+            initial.update({
+                "name": _("%(name)s (copy)") % {"name": segment.name},
+                "name_zh": f"{segment.name_zh}（副本）" if segment.name_zh else "",
+                "description": segment.description, "description_zh": segment.description_zh,
+                "rule_format": "json", "rule_document": json.dumps(segment.rule, indent=2),
+            })
+        return initial
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "copy_url": (
+            reverse("admin:segmentation_segment_add") + f"?copy_of={object_id}"
+            if self.has_add_permission(request) else "")}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def rules_view(self, request, pk: int, fmt: str):
         segment = get_object_or_404(Segment, pk=pk)
@@ -228,11 +273,11 @@ class SegmentAdmin(ExplainsProtection, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if self.is_manual(obj):
-            shown = ["name", "name_zh", "description", "description_zh", "rule_format",
-                     "rule_document"]
+            shown = ["name", "name_zh", "description", "description_zh", "rule_document",
+                     "rule_format"]
             return shown + (["size", "rule_text", "downloads"] if obj else [])
         return ["run", "index", "name", "name_zh", "description", "description_zh", "size",
-                "share", "rule_text", "downloads", "rule", "profile", "previous"]
+                "share_display", "rule_text", "downloads", "profile_display", "previous"]
 
     def save_model(self, request, obj, form, change):
         segment = services.save_manual_segment(
@@ -249,6 +294,14 @@ class SegmentAdmin(ExplainsProtection, admin.ModelAdmin):
     @admin.display(description=_("download rule"))
     def downloads(self, segment: Segment):
         return download_links("admin:segmentation_segment_rules", segment.pk)
+
+    @admin.display(description=_("profile"))
+    def profile_display(self, segment: Segment) -> str:
+        return admin_display.segment_profile(segment)
+
+    @admin.display(description=_("share"), ordering="share")
+    def share_display(self, segment: Segment) -> str:
+        return percent(segment.share)
 
 
 @admin.register(MembershipChange)

@@ -87,7 +87,8 @@ class CustomerWithSegmentsAdmin(CustomerAdmin):
         values = []
         for name, info in registry.catalog().items():
             value = getattr(row, name) if hasattr(row, name) else row.extra.get(name)
-            shown = "—" if value is None else format_value(value, info, lang)
+            # Rounded to the feature's own digits: "1,263 days", not "1,263.27135 days".
+            shown = "—" if value is None else format_value(value, info, lang, exact=False)
             values.append((info.label_zh if lang == "zh" else info.label_en, shown))
         return format_html(
             "<table>{}</table><p>{}</p>",

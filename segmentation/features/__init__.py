@@ -1,10 +1,18 @@
 """The feature registry: one table of numbers per customer, declared once.
 
-A host project adds its own features in its AppConfig.ready()::
+A host project adds its own features in its AppConfig.ready() (README, "Your own
+features")::
 
-    from segmentation.features import Feature, ORDERS, registry
-    registry.register(Feature(FeatureInfo("refunds", "refunds", "退款次数", unit="orders"),
-                              source=ORDERS, expression=lambda now: Count("id"), default=0))
+    from django.db.models import Count, Q
+
+    from segmentation.features import EVENTS, Feature, registry
+    from segmentation.rules import FeatureInfo
+
+    registry.register(Feature(
+        FeatureInfo("reviews_written", "reviews written", "评价数"),
+        source=EVENTS, expression=lambda now: Count("id", filter=Q(event_type="review")),
+        default=0,
+    ))
 """
 
 from .registry import CUSTOMERS, EVENTS, ORDERS, Feature, FeatureRegistry, registry

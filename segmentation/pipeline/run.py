@@ -202,7 +202,7 @@ def run_pipeline(
             "cluster_sizes": np.bincount(cluster_labels, minlength=k).tolist(),
             "unassigned": int((labels < 0).sum()),
             "confusion": confusion(labels, cluster_labels, k),
-            "map": customer_map(X, labels, sample[:MAP_POINTS], rs),
+            "map": customer_map(X, labels, map_sample(labels, MAP_POINTS, rng), rs),
             "notes": notes,
         }
     model = SegmentModel(
@@ -224,6 +224,28 @@ def run_pipeline(
 
 
 MAP_POINTS = 1_500
+
+
+def map_sample(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Row indices for the map, stratified by label: each group gets its share of ``size``.
+
+    Largest remainders round the shares, and every non-empty group gets at least one
+    point, so small segments still appear; rows are drawn at random within a group
+    (a sorted sample's first rows would over-represent whatever sorts first).
+    """
+    n = len(labels)
+    if n <= size:
+        return np.arange(n)
+    groups, counts = np.unique(labels, return_counts=True)
+    exact = counts * size / n
+    quota = np.maximum(np.floor(exact).astype(np.int64), 1)
+    spare = size - int(quota.sum())
+    if spare > 0:
+        quota[np.argsort(-(exact - np.floor(exact)), kind="stable")[:spare]] += 1
+    quota = np.minimum(quota, counts)
+    chosen = [rng.choice(np.flatnonzero(labels == group), int(q), replace=False)
+              for group, q in zip(groups, quota, strict=True)]
+    return np.sort(np.concatenate(chosen))
 
 
 def confusion(rule_labels: np.ndarray, cluster_labels: np.ndarray, k: int) -> list[list[int]]:

@@ -47,6 +47,12 @@
   }
 
   /* --- charts --- */
+  /* On a phone a legend beside the chart would take half its width: put it below, wrapped. */
+  function narrow() { return window.matchMedia("(max-width: 767px)").matches; }
+
+  /* Long feature labels may take at most 45% of a horizontal bar chart's width. */
+  function capLabelWidth(scale) { scale.width = Math.min(scale.width, scale.chart.width * 0.45); }
+
   function axisTitle(text) {
     return {display: true, text: text, font: {weight: "bold"}};
   }
@@ -72,10 +78,10 @@
           scales: {
             x: {min: 0, max: 100, title: axisTitle(data.x_title),
                 ticks: {callback: function (value) { return value + "%"; }}},
-            y: {ticks: {autoSkip: false}}
+            y: {ticks: {autoSkip: false}, afterFit: capLabelWidth}
           },
           plugins: {
-            legend: {position: "top", align: "start"},
+            legend: {position: "top", align: "start", labels: {boxWidth: narrow() ? 10 : 40}},
             tooltip: {callbacks: {
               title: function (items) { return data.values[items[0].dataIndex].label; },
               label: function (item) {
@@ -100,7 +106,8 @@
           animation: false,
           scales: {x: {title: axisTitle(data.x_title)}, y: {title: axisTitle(data.y_title)}},
           plugins: {
-            legend: {position: "right", labels: {usePointStyle: true, pointStyle: "circle", boxWidth: 8}},
+            legend: {position: narrow() ? "bottom" : "right", align: "start",
+                     labels: {usePointStyle: true, pointStyle: "circle", boxWidth: 8}},
             tooltip: {callbacks: {label: function (item) { return item.dataset.label; }}}
           }
         }
@@ -119,7 +126,8 @@
           maintainAspectRatio: false,
           animation: false,
           scales: {x: {min: data.min, max: 100, title: axisTitle(data.x_title),
-                       ticks: {callback: function (value) { return value + "%"; }}}},
+                       ticks: {callback: function (value) { return value + "%"; }}},
+                   y: {afterFit: capLabelWidth}},
           plugins: {
             legend: {display: false},
             tooltip: {callbacks: {label: function (item) { return item.raw.toFixed(2) + "%"; }}}

@@ -1,0 +1,63 @@
+"""Read-only values of the run and segment pages, formatted for people (no raw JSON)."""
+
+from __future__ import annotations
+
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+
+from crm.templatetags.rulecast_format import percent, seconds
+
+from .features import registry
+from .models import Segment, SegmentationRun
+from .review import metric_cards, user_language
+from .review.selectors import timing_rows
+from .rules.text import format_value
+
+
+def run_progress(run: SegmentationRun) -> str:
+    return format_html("{} {}", percent(run.progress or 0, 0), run.stage)
+
+
+def feature_labels(names: list[str]) -> str:
+    lang = user_language()
+    catalog = registry.catalog()
+    return ", ".join(catalog[n].label(lang) if n in catalog else n for n in names or []) or "—"
+
+
+def run_metrics(run: SegmentationRun) -> str:
+    cards = metric_cards(run, run.metrics or {})
+    if not cards:
+        return "—"
+    return format_html("<table>{}</table>", format_html_join(
+        "", '<tr><th>{}</th><td>{}</td><td class="help">{}</td></tr>',
+        ((c["label"], c["value"], c["help"]) for c in cards)))
+
+
+def run_timings(run: SegmentationRun) -> str:
+    rows = timing_rows(run.timings or {})
+    if not rows:
+        return "—"
+    return format_html("<table>{}</table>", format_html_join(
+        "", "<tr><th>{}</th><td>{}</td></tr>",
+        ((row["label"], seconds(row["seconds"])) for row in rows)))
+
+
+def segment_profile(segment: Segment) -> str:
+    """Median of each feature in the segment and in the whole shop, with units."""
+    lang = user_language()
+    catalog = registry.catalog()
+    rows = []
+    for name, stats in (segment.profile or {}).items():
+        info = catalog.get(name)
+        mine, shop = (stats or {}).get("median"), (stats or {}).get("overall_median")
+        if not isinstance(mine, int | float) or not isinstance(shop, int | float):
+            continue
+        rows.append((info.label(lang) if info else name,
+                     format_value(mine, info, lang, exact=False),
+                     format_value(shop, info, lang, exact=False)))
+    if not rows:
+        return "—"
+    return format_html(
+        "<table><tr><th></th><th>{}</th><th>{}</th></tr>{}</table>",
+        gettext("This segment (median)"), gettext("Whole shop (median)"),
+        format_html_join("", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", rows))
