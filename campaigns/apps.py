@@ -12,9 +12,14 @@ class CampaignsConfig(AppConfig):
 
         from segmentation.features import registry
 
+        from segmentation.signals import membership_changed
+
         from . import checks  # noqa: F401  (registers system checks)
+        from .automation.receivers import on_membership_changed
         from .features import register_engagement_features
         from .receivers import on_tracking_event
 
         register_engagement_features(registry)
         tracking.connect(on_tracking_event, dispatch_uid="campaigns.on_tracking_event")
+        membership_changed.connect(on_membership_changed,
+                                   dispatch_uid="campaigns.on_membership_changed")
