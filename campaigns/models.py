@@ -296,7 +296,7 @@ class ProviderEvent(models.Model):
 
 from .automation.models import (  # noqa: E402,F401  (models of the automation)
     ABTest,
-    SendCount,
+    CapSlot,
     Trigger,
     TriggerEntry,
     Variant,

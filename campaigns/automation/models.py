@@ -187,22 +187,32 @@ class Variant(models.Model):
         return self.label
 
 
-class SendCount(models.Model):
-    """Messages a customer was sent on one day (the frequency cap's counter)."""
+class CapSlot(models.Model):
+    """One of a customer's FREQUENCY_CAP message slots on one day, held by one delivery.
+
+    Unique per (customer, day, slot) -- so two workers cannot take the same slot --
+    and per (delivery, day) -- so a retried message keeps the slot it took.
+    """
 
     customer = models.ForeignKey(
         "crm.Customer", on_delete=models.CASCADE, related_name="+", db_index=False,
     )
     day = models.DateField()
-    sent = models.PositiveSmallIntegerField(default=0)
+    slot = models.PositiveSmallIntegerField()
+    delivery = models.ForeignKey(
+        "campaigns.Delivery", on_delete=models.CASCADE, related_name="+", db_index=False,
+    )
 
     class Meta:
-        verbose_name = _("messages sent in a day")
-        verbose_name_plural = _("messages sent per day")
+        verbose_name = _("frequency cap slot")
+        verbose_name_plural = _("frequency cap slots")
         constraints = [
-            models.UniqueConstraint(fields=["customer", "day"], name="campaigns_sendcount_day"),
+            models.UniqueConstraint(fields=["customer", "day", "slot"],
+                                    name="campaigns_capslot_customer_day"),
+            models.UniqueConstraint(fields=["delivery", "day"],
+                                    name="campaigns_capslot_delivery_day"),
         ]
-        indexes = [models.Index(fields=["day"], name="campaigns_sendcount_day_idx")]
+        indexes = [models.Index(fields=["day"], name="campaigns_capslot_day_idx")]
 
     def __str__(self) -> str:
-        return f"{self.customer_id} {self.day}: {self.sent}"
+        return f"{self.customer_id} {self.day} #{self.slot}: {self.delivery_id}"
