@@ -10,8 +10,8 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
+        from segmentation.extensions import register_segment_panel
         from segmentation.features import registry
-
         from segmentation.signals import membership_changed
 
         from . import checks  # noqa: F401  (registers system checks)
@@ -23,3 +23,6 @@ class CampaignsConfig(AppConfig):
         tracking.connect(on_tracking_event, dispatch_uid="campaigns.on_tracking_event")
         membership_changed.connect(on_membership_changed,
                                    dispatch_uid="campaigns.on_membership_changed")
+        from .automation.admin import segment_responses_panel
+
+        register_segment_panel(segment_responses_panel)

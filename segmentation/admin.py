@@ -17,6 +17,7 @@ from .exports import FILE_FORMATS, LANGUAGES, export_run, export_segments, rende
 from .models import MembershipChange, Segment, Segmentation, SegmentationRun, SegmentKind
 from .review import review_urls, user_language
 from .rules import RuleError
+from .selectors import runs_waiting_for_review
 
 
 def render_segment_rule(segment: Segment) -> str:
@@ -37,16 +38,42 @@ def download(exported, filename: str) -> HttpResponse:
     return response
 
 
+def warn_waiting_runs(model_admin, request) -> None:
+    """Tell the person that scheduled runs did not publish themselves and wait for them."""
+    for run in runs_waiting_for_review():
+        model_admin.message_user(request, format_html(
+            '{} <a href="{}">{}</a>',
+            _("A scheduled run of %(name)s waits for your review:") % {
+                "name": run.segmentation.name},
+            reverse("admin:segmentation_segmentationrun_review", args=[run.pk]),
+            run.review_note.splitlines()[0] if run.review_note else _("Review"),
+        ), messages.WARNING)
+
+
 @admin.register(Segmentation)
 class SegmentationAdmin(admin.ModelAdmin):
-    list_display = ["name", "algorithm", "n_clusters", "k_min", "k_max", "updated_at"]
+    list_display = ["name", "algorithm", "n_clusters", "k_min", "k_max", "updated_at",
+                    "rerun_every_days", "waiting_for_review"]
     search_fields = ["name"]
     actions = ["start_runs"]
     fieldsets = [
         (None, {"fields": ["name", "description", "features"]}),
         (_("Clustering"), {"fields": ["algorithm", "n_clusters", "k_min", "k_max",
                                       "max_leaves", "sample_size", "random_seed"]}),
+        (_("Schedule"), {"fields": ["rerun_every_days", "auto_publish"]}),
     ]
+
+    def changelist_view(self, request, extra_context=None):
+        warn_waiting_runs(self, request)
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("waiting for review"))
+    def waiting_for_review(self, segmentation: Segmentation):
+        run = runs_waiting_for_review().filter(segmentation=segmentation).first()
+        if run is None:
+            return "—"
+        url = reverse("admin:segmentation_segmentationrun_review", args=[run.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Run #%(id)s waits") % {"id": run.pk})
 
     def get_urls(self):
         return [
@@ -92,11 +119,16 @@ class SegmentInline(admin.TabularInline):
 @admin.register(SegmentationRun)
 class SegmentationRunAdmin(admin.ModelAdmin):
     list_display = ["__str__", "status", "progress_display", "customer_count",
-                    "is_published", "created_at", "finished_at", "review_link"]
-    list_filter = ["status", "is_published", "segmentation"]
+                    "is_published", "created_at", "finished_at", "review_link", "review_state"]
+    list_filter = ["status", "is_published", "segmentation", "review_state"]
     readonly_fields = ["segmentation", "status", "stage", "progress", "error", "as_of",
                        "customer_count", "feature_names", "metrics", "timings", "is_published",
-                       "published_at", "created_at", "started_at", "finished_at", "downloads"]
+                       "published_at", "created_at", "started_at", "finished_at", "downloads",
+                       "is_scheduled", "review_state", "review_note"]
+
+    def changelist_view(self, request, extra_context=None):
+        warn_waiting_runs(self, request)
+        return super().changelist_view(request, extra_context)
     exclude = ["model"]
     inlines = [SegmentInline]
     actions = ["publish", "requeue"]

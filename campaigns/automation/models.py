@@ -92,7 +92,8 @@ class TriggerEntry(models.Model):
         ordering = ["-entered_at", "-id"]
         constraints = [
             # A membership change starts at most one entry per campaign.
-            models.UniqueConstraint(fields=["campaign", "change"], condition=Q(change__isnull=False),
+            models.UniqueConstraint(fields=["campaign", "change"],
+                                    condition=Q(change__isnull=False),
                                     name="campaigns_trigger_entry_once"),
         ]
         indexes = [

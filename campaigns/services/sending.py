@@ -25,10 +25,10 @@ from django.core.mail.message import sanitize_address
 from django.utils import timezone
 
 from .. import rendering, tokens
+from ..automation import abtest, frequency
 from ..conf import campaigns_settings
 from ..models import Campaign, CampaignStatus, Delivery, DeliveryStatus, Link
 from ..ratelimit import get_rate_limiter
-from ..automation import abtest, frequency
 from . import claims
 from .dispatch import continue_campaign, finish_if_done
 

@@ -1,4 +1,4 @@
-"""Scheduled re-runs: one that matches the published run publishes itself, one that doesn't waits."""
+"""Scheduled re-runs: one that matches the published run publishes itself; others wait."""
 
 from datetime import timedelta
 
