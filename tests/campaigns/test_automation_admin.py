@@ -98,7 +98,9 @@ def test_a_waiting_scheduled_run_is_shown(admin_client, make_segment):
     assert f"Run #{run.pk} waits" in html
 
 
-def test_the_segment_review_shows_responses_to_past_campaigns(admin_client, make_segment):
+def test_the_segment_review_shows_responses_to_past_campaigns(
+    admin_client, make_segment, django_capture_on_commit_callbacks,
+):
     from django.utils import timezone
 
     from campaigns.models import EventKind, TrackingEvent
@@ -107,7 +109,8 @@ def test_the_segment_review_shows_responses_to_past_campaigns(admin_client, make
     campaign = make_campaign([segment], name="Autumn win-back")
     from campaigns import services
 
-    services.launch_campaign(campaign=campaign)  # eager: sent to locmem
+    with django_capture_on_commit_callbacks(execute=True):
+        services.launch_campaign(campaign=campaign)  # eager: sent to locmem
     delivery = Delivery.objects.filter(campaign=campaign).first()
     TrackingEvent.objects.create(delivery=delivery, kind=EventKind.CLICK,
                                  occurred_at=timezone.now())
