@@ -21,6 +21,7 @@ import numpy as np
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import rendering
 from ..conf import campaigns_settings
@@ -30,6 +31,7 @@ from .models import ABFallback, ABOutcome, ABTest, Variant
 from .stats import Arm, decide
 
 UPDATE_CHUNK = 10_000
+MIN_VARIANTS, MAX_VARIANTS = 2, 5
 
 
 def test_of(campaign: Campaign) -> ABTest | None:
@@ -45,9 +47,15 @@ def start_test(*, campaign: Campaign, now: datetime) -> int:
 
     Returns how many deliveries go out now (all of them without a test).
     """
-    test = test_of(campaign)
+    test = ABTest.objects.filter(campaign=campaign).first()
     if test is None:
         return Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.PENDING).count()
+    count = campaign.variants.count()
+    if not MIN_VARIANTS <= count <= MAX_VARIANTS:
+        from ..services.lifecycle import CampaignError
+
+        raise CampaignError(_("An A/B test needs 2 to 5 variants; this campaign has %(count)d.")
+                            % {"count": count})
     from .triggers import ensure_links
 
     ensure_links(campaign)

@@ -85,6 +85,8 @@ def activate_trigger(*, campaign: Campaign, now: datetime | None = None) -> Camp
     trigger = Trigger.objects.filter(campaign=campaign).first()
     if trigger is None:
         raise CampaignError(_("This campaign has no segment-entry trigger."))
+    if hasattr(campaign, "ab_test"):
+        raise CampaignError(_("A triggered campaign cannot have an A/B test; remove one."))
     with transaction.atomic():
         started = Campaign.objects.filter(
             pk=campaign.pk, status__in=[CampaignStatus.DRAFT, CampaignStatus.SCHEDULED],

@@ -112,3 +112,13 @@ def test_cancelling_cancels_the_held_deliveries(make_segment):
     services.launch_campaign(campaign=campaign)
     services.cancel_campaign(campaign=campaign)
     assert not Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.HELD).exists()
+
+
+@pytest.mark.django_db
+def test_a_test_needs_two_to_five_variants(make_segment):
+    campaign = ab_campaign(make_segment, 10)
+    Variant.objects.filter(campaign=campaign, label="B").delete()
+    with pytest.raises(services.CampaignError, match="2 to 5 variants"):
+        services.launch_campaign(campaign=campaign)
+    campaign.refresh_from_db()
+    assert campaign.status == "draft" and not Delivery.objects.filter(campaign=campaign).exists()
