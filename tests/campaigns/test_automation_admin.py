@@ -53,8 +53,9 @@ def test_the_campaign_page_shows_the_queue_and_why(admin_client, make_segment):
     for customer in customers:
         MembershipChange.objects.create(segment=segment, customer=customer, direction="entered",
                                         at=campaign.launched_at)
-    from campaigns.automation.triggers import record_entries
     from django.db import transaction
+
+    from campaigns.automation.triggers import record_entries
 
     with transaction.atomic():
         record_entries(campaign=campaign, since=campaign.launched_at)
