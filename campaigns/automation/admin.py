@@ -8,13 +8,14 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from segmentation.models import Segment
 
 from ..services import CampaignError
 from . import selectors
-from .models import ABTest, Trigger, Variant
+from .models import ABTest, Trigger, TriggerEntry, Variant
 from .winback import lapsed_segment_guess, set_up_winback
 
 
@@ -56,6 +57,8 @@ def automation_panel(campaign) -> str:
     ab = selectors.ab_result(campaign)
     context = {
         "queue": selectors.trigger_queue(campaign) if has_trigger else None,
+        "queue_url": reverse("admin:campaigns_triggerentry_changelist")
+        + f"?campaign__id__exact={campaign.pk}",
         "ab": ab,
         "by_segment": selectors.engagement_by_day(campaign, by="segment"),
         "by_variant": selectors.engagement_by_day(campaign, by="variant") if ab else [],
@@ -122,3 +125,25 @@ def segment_responses_panel(segment) -> str:
     if not rows:
         return ""
     return render_to_string("campaigns/segment_responses.html", {"rows": rows})
+
+
+@admin.register(TriggerEntry)
+class TriggerEntryAdmin(admin.ModelAdmin):
+    """The whole automation queue, filterable; written only by the automation."""
+
+    list_display = ["customer", "campaign", "segment", "entered_at", "due_at", "status",
+                    "reason", "delivery_status"]
+    list_filter = ["status", "reason", "campaign"]
+    list_select_related = ["customer", "campaign", "segment", "delivery"]
+    search_fields = ["customer__email"]
+    date_hierarchy = "entered_at"
+
+    @admin.display(description=_("delivery"))
+    def delivery_status(self, entry: TriggerEntry) -> str:
+        return entry.delivery.get_status_display() if entry.delivery else "—"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
