@@ -76,7 +76,8 @@ class WinbackForm(forms.Form):
                               initial=_("We miss you, {{ name }}"))
     message = forms.CharField(
         label=_("Message"), widget=forms.Textarea(attrs={"rows": 4}),
-        initial=_("It has been a while since your last order. Here is 10 percent off your next one."),
+        initial=_("It has been a while since your last order. "
+                  "Here is 10 percent off your next one."),
     )
     offer_url = forms.URLField(label=_("Offer link"), assume_scheme="https")
     button = forms.CharField(label=_("Link text"), max_length=80, initial=_("Shop now"))

@@ -210,10 +210,12 @@ def release_due(*, campaign: Campaign, now: datetime | None = None) -> int:
 
 def _annotated(campaign: Campaign, trigger: Trigger, due, now: datetime):
     targets = list(campaign.segments.all())
-    still_in = _any([Q(segment_id=segment.pk, customer_id__in=segment.members().values("pk"))
-                     for segment in targets])
-    excluded = _any([Q(customer_id__in=segment.members().values("pk"))
-                     for segment in campaign.excluded_segments.all()])
+    # EXISTS per due entry (an index lookup each), not IN over a whole segment.
+    def member_of(segment) -> Exists:
+        return Exists(segment.members().filter(pk=OuterRef("customer_id")))
+
+    still_in = _any([Q(segment_id=segment.pk) & Q(member_of(segment)) for segment in targets])
+    excluded = _any([Q(member_of(segment)) for segment in campaign.excluded_segments.all()])
     received = Delivery.objects.filter(campaign=campaign, address=OuterRef("norm_address"),
                                        status__in=RECEIVED)
     if trigger.reentry_days is not None:
@@ -222,7 +224,7 @@ def _annotated(campaign: Campaign, trigger: Trigger, due, now: datetime):
         due.annotate(norm_address=Lower(Trim("customer__email")))
         .annotate(
             still_in=still_in, excluded=excluded,
-            contactable=_any([Q(customer_id__in=Customer.objects.contactable().values("pk"))]),
+            contactable=Exists(Customer.objects.contactable().filter(pk=OuterRef("customer_id"))),
             suppressed=Exists(Suppression.objects.filter(address=OuterRef("norm_address"))),
             received=Exists(received),
         )
