@@ -193,12 +193,17 @@ def main() -> None:
         refresh_customers(customer_ids=entering.tolist())  # commits; the task is queued
         started = time.perf_counter()
         sent = Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.SENT)
+        made = Delivery.objects.filter(campaign=campaign)
         deadline = time.monotonic() + args.timeout
+        queued_after = None
         while sent.count() < len(entering):
+            if queued_after is None and made.count() >= len(entering):
+                queued_after = time.perf_counter() - started
             if time.monotonic() > deadline:
                 sys.exit(f"timed out: {sent.count()} of {len(entering)} sent")
             time.sleep(0.1)
         elapsed = time.perf_counter() - started
+        print(f"(all deliveries queued after {queued_after or elapsed:.1f} s)", file=sys.stderr)
         entries = TriggerEntry.objects.filter(campaign=campaign).count()
         time.sleep(2)  # let a straggling duplicate, if any, reach the sink
     finally:

@@ -37,6 +37,7 @@ from django.db.models import (
     Max,
     OuterRef,
     Q,
+    Subquery,
     Value,
 )
 from django.db.models.functions import Lower, Trim
@@ -268,25 +269,19 @@ def _release_chunk(campaign: Campaign, chunk: list[dict], now: datetime) -> int:
                                 address__in=[row["norm_address"] for row in chosen])
         .order_by().values("address").annotate(last=Max("sequence")).values_list("address", "last")
     )
-    deliveries = Delivery.objects.bulk_create([
+    Delivery.objects.bulk_create([
         Delivery(campaign=campaign, customer_id=row["customer_id"], segment_id=row["segment_id"],
                  address=row["norm_address"], status=DeliveryStatus.PENDING,
                  sequence=last.get(row["norm_address"], 0) + 1, next_attempt_at=now,
                  created_at=now)
         for row in chosen
     ], batch_size=2_000)
-    if deliveries and deliveries[0].pk is None:  # no RETURNING (old SQLite)
-        by_address = dict(Delivery.objects.filter(
-            campaign=campaign, created_at=now, address__in=[r["norm_address"] for r in chosen],
-        ).values_list("address", "pk"))
-        ids = [by_address[row["norm_address"]] for row in chosen]
-    else:
-        ids = [delivery.pk for delivery in deliveries]
-    entries = [TriggerEntry(pk=row["pk"], delivery_id=delivery_id, status=EntryStatus.QUEUED,
-                            decided_at=now) for row, delivery_id in zip(chosen, ids, strict=True)]
-    TriggerEntry.objects.bulk_update(entries, ["delivery", "status", "decided_at"],
-                                     batch_size=1_000)
-    return len(entries)
+    # Link each entry to its delivery in one UPDATE (one chosen entry per address, so
+    # per customer, in this step: created_at == now finds exactly it).
+    made = Delivery.objects.filter(campaign=campaign, customer_id=OuterRef("customer_id"),
+                                   created_at=now).order_by("-pk").values("pk")[:1]
+    return TriggerEntry.objects.filter(pk__in=[row["pk"] for row in chosen]).update(
+        status=EntryStatus.QUEUED, decided_at=now, delivery_id=Subquery(made))
 
 
 def handle_membership_changes(*, segment_ids: Iterable[int], since: datetime,
