@@ -303,6 +303,9 @@ def run_triggers(*, now: datetime | None = None) -> dict[int, int]:
     """The periodic tick: record missed entries, release due ones, send deferred messages."""
     now = now or timezone.now()
     since = now - timedelta(days=campaigns_settings.TRIGGER_LOOKBACK_DAYS)
+    TriggerEntry.objects.filter(
+        status=EntryStatus.WAITING, campaign__status=CampaignStatus.CANCELLED,
+    ).update(status=EntryStatus.SKIPPED, reason=SkipReason.STOPPED, decided_at=now)
     made = {}
     for trigger in active_triggers():
         campaign = trigger.campaign

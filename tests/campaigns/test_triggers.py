@@ -257,3 +257,32 @@ def test_a_paused_trigger_keeps_entries_waiting(repeat_buyers, clock, run_hooks)
         services.resume_campaign(campaign=campaign)
         triggers.run_triggers()
     assert sent_to(customer.email) == 1
+
+
+def test_the_tick_records_entries_a_lost_task_missed(repeat_buyers, clock, run_hooks):
+    from segmentation.models import MembershipChange, SegmentMembership
+
+    segment, (customer, *_others) = repeat_buyers
+    campaign = triggered(segment, delay_days=0)
+    triggers.activate_trigger(campaign=campaign)
+    # Written without the signal (as if the task that handles it was lost).
+    SegmentMembership.objects.create(segment=segment, customer=customer)
+    MembershipChange.objects.create(segment=segment, customer=customer, direction="entered",
+                                    at=T0)
+    assert mail.outbox == []
+    tick(run_hooks)
+    tick(run_hooks)
+    assert sent_to(customer.email) == 1
+    assert TriggerEntry.objects.filter(campaign=campaign).count() == 1
+
+
+def test_cancelling_skips_what_waits(repeat_buyers, clock, run_hooks):
+    segment, (customer, *_others) = repeat_buyers
+    campaign = triggered(segment, delay_days=2)
+    triggers.activate_trigger(campaign=campaign)
+    enter(customer, run_hooks)
+    services.cancel_campaign(campaign=campaign)
+    clock.move_to(T0 + timedelta(days=3))
+    tick(run_hooks)
+    assert mail.outbox == []
+    assert TriggerEntry.objects.get(campaign=campaign).reason == SkipReason.STOPPED
