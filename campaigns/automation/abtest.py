@@ -163,9 +163,11 @@ def compile_variants(campaign: Campaign, deliveries, *, links, segments,
     return compiled
 
 
-def features_needed(compiled, variants: dict[int, tuple]) -> tuple[str, ...]:
-    """Feature names the campaign and its variants' templates use."""
+def features_needed(compiled, deliveries) -> tuple[str, ...]:
+    """Feature names the campaign's templates and those of the batch's variants use."""
     names = dict.fromkeys(compiled.features)
-    for one, _skeleton in variants.values():
-        names.update(dict.fromkeys(one.features))
+    wanted = {d.variant_id for d in deliveries if d.variant_id}
+    for variant in Variant.objects.filter(pk__in=wanted):
+        names.update(dict.fromkeys(rendering.feature_names(
+            variant.subject, variant.html_body, variant.text_body)))
     return tuple(names)

@@ -109,17 +109,14 @@ class _Batch:
         links = dict(Link.objects.filter(campaign=campaign).values_list("url", "pk"))
         segments = {segment.pk: segment for segment in campaign.segments.all()}
         self.compiled = rendering.compile_campaign(campaign, links=links, segments=segments)
-        self.connection = get_connection(fail_silently=False)
-        self.variants = abtest.compile_variants(  # A/B variants in this batch, if any
-            campaign, deliveries, links=links, segments=segments,
-            skeletons=isinstance(self.connection, SMTPBackend))
         self.features = rendering.features_of(
             [d.customer_id for d in deliveries if d.customer_id],
-            abtest.features_needed(self.compiled, self.variants), now=timezone.now(),
+            abtest.features_needed(self.compiled, deliveries), now=timezone.now(),
         )
         self.claims = claims.GroupClaims(campaign.pk, token, size=campaigns_settings.CLAIM_SIZE,
                                          domain=self.compiled.message_id_domain)
         self.urls = tokens.UrlMaker()
+        self.connection = get_connection(fail_silently=False)
         # Django's SMTP backend sends message().as_bytes(): assemble those bytes from a
         # skeleton (see mime). Other backends (anymail, locmem) get ordinary messages.
         self.skeleton = None
@@ -127,6 +124,9 @@ class _Batch:
             self.skeleton = rendering.skeleton_for(self.compiled)
             self.envelope_from = sanitize_address(self.compiled.from_email,
                                                   settings.DEFAULT_CHARSET)
+        self.variants = abtest.compile_variants(  # A/B variants in this batch, if any
+            campaign, deliveries, links=links, segments=segments,
+            skeletons=self.skeleton is not None)
         self.is_open = False
         self.result = BatchResult()
 
