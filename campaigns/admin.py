@@ -14,6 +14,8 @@ from crm.models import Customer
 
 from . import services
 from .admin_views import campaign_urls, render_stats
+from .automation import admin as automation_admin
+from .automation import triggers
 from .models import (
     Campaign,
     Delivery,
@@ -41,7 +43,9 @@ def _each(modeladmin, request, queryset, service, done: str) -> None:
 
 
 def _launch(*, campaign: Campaign) -> None:
-    if campaign.scheduled_at and campaign.scheduled_at > timezone.now():
+    if hasattr(campaign, "trigger"):  # an automation: turned on, sent as customers enter
+        triggers.activate_trigger(campaign=campaign)
+    elif campaign.scheduled_at and campaign.scheduled_at > timezone.now():
         services.schedule_campaign(campaign=campaign)
     else:
         services.launch_campaign(campaign=campaign)
@@ -88,8 +92,9 @@ class CampaignAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     filter_horizontal = ["segments", "excluded_segments"]
     readonly_fields = ["status", "recipient_count", "launched_at", "finished_at",
-                       "archived_at", "preview_link", "statistics"]
-    inlines = [LinkInline]
+                       "archived_at", "preview_link", "statistics", "automation"]
+    inlines = [LinkInline, *automation_admin.INLINES]
+    change_list_template = "admin/campaigns/campaign/change_list.html"  # + win-back button
     actions = ["launch", "pause", "resume", "cancel", "send_test", "archive", "unarchive"]
     fieldsets = [
         (None, {"fields": ["name", "status", "preview_link"]}),
@@ -98,7 +103,7 @@ class CampaignAdmin(admin.ModelAdmin):
         (_("Audience"), {"fields": ["segments", "excluded_segments"]}),
         (_("Sending"), {"fields": ["scheduled_at", "rate_limit", "test_address"]}),
         (_("Results"), {"fields": ["recipient_count", "launched_at", "finished_at",
-                                    "archived_at", "statistics"]}),
+                                    "archived_at", "statistics", "automation"]}),
     ]
 
     def get_changeform_initial_data(self, request):
@@ -129,7 +134,10 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         urls = [path("<int:object_id>/preview/", self.admin_site.admin_view(self.preview_view),
-                     name="campaigns_campaign_preview")]
+                     name="campaigns_campaign_preview"),
+                path("winback/", self.admin_site.admin_view(
+                    lambda request: automation_admin.winback_view(self, request)),
+                    name="campaigns_campaign_winback")]
         # Send test / Launch buttons (with a confirmation) and the statistics JSON.
         return urls + campaign_urls(self) + super().get_urls()
 
@@ -165,6 +173,10 @@ class CampaignAdmin(admin.ModelAdmin):
         if obj.pk is None or obj.launched_at is None:
             return "—"
         return render_stats(obj)
+
+    @admin.display(description=_("automation"))
+    def automation(self, obj: Campaign) -> str:
+        return automation_admin.automation_panel(obj)
 
     @admin.action(description=_("Launch (or schedule, when the time is ahead)"))
     def launch(self, request, queryset):

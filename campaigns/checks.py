@@ -55,6 +55,7 @@ def check_campaigns_settings(app_configs, **kwargs) -> list:
                  "CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'].",
             id="campaigns.E001",
         ))
+    messages += _automation_errors()
     # A group of CLAIM_SIZE messages, each up to EMAIL_TIMEOUT, must never look dead.
     timeout = float(getattr(settings, "EMAIL_TIMEOUT", None) or 30)
     size = campaigns_settings.CLAIM_SIZE
@@ -128,3 +129,21 @@ def check_host_wiring(app_configs, **kwargs) -> list:
             id="campaigns.W003",
         ))
     return messages
+
+
+def _automation_errors() -> list:
+    errors = []
+    cap = campaigns_settings.FREQUENCY_CAP
+    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
+        errors.append(Error("RULECAST_CAMPAIGNS['FREQUENCY_CAP'] must be None or a positive "
+                            "integer (messages per customer per day).", id="campaigns.E008"))
+    for key in ("TRIGGER_LOOKBACK_DAYS", "AB_MIN_SENDS"):
+        value = getattr(campaigns_settings, key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            errors.append(Error(f"RULECAST_CAMPAIGNS['{key}'] must be a positive integer.",
+                                id="campaigns.E003"))
+    alpha = campaigns_settings.AB_ALPHA
+    if not isinstance(alpha, int | float) or not 0 < alpha < 1:
+        errors.append(Error("RULECAST_CAMPAIGNS['AB_ALPHA'] must be a number in (0, 1).",
+                            id="campaigns.E009"))
+    return errors

@@ -42,6 +42,16 @@ DEFAULTS = {
     # anymail name ("postmark", "amazon_ses", "mailgun", "sendgrid", "brevo", ...);
     # None: no webhook endpoint at all.
     "WEBHOOK_ESP": None,
+    # Automation (campaigns.automation).
+    # At most this many messages per customer per calendar day (TIME_ZONE), over every
+    # campaign, triggered or one-off; a capped message waits for the next day. None: no cap.
+    "FREQUENCY_CAP": 1,
+    # Triggers look this far back for segment entries a lost task did not record (days).
+    "TRIGGER_LOOKBACK_DAYS": 2,
+    # A/B tests: fewest sends per variant before a winner is named, and the significance
+    # level of the two-proportion test.
+    "AB_MIN_SENDS": 100,
+    "AB_ALPHA": 0.05,
 }
 
 campaigns_settings = AppSettings("RULECAST_CAMPAIGNS", DEFAULTS)

@@ -105,6 +105,7 @@ class DeliveryStatus(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown (worker lost mid-send)")
     SKIPPED = "skipped", _("Skipped (no consent, unsubscribed or suppressed)")
     CANCELLED = "cancelled", _("Cancelled")
+    HELD = "held", _("Held for the A/B test's winner")
 
 
 class Delivery(models.Model):
@@ -141,6 +142,17 @@ class Delivery(models.Model):
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"))
+    # Automation (campaigns.automation): the A/B variant sent, and for a triggered
+    # campaign which send to this address it is (a re-entry mails the address again).
+    variant = models.ForeignKey(
+        "campaigns.Variant", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="deliveries", verbose_name=_("variant"),
+    )
+    sequence = models.PositiveSmallIntegerField(
+        _("send number"), default=0, db_default=0, editable=False,
+        help_text=_("0 for a one-off campaign; 1, 2, ... for a triggered campaign's sends "
+                    "to this address."),
+    )
 
     class Meta:
         verbose_name = _("delivery")
@@ -148,7 +160,8 @@ class Delivery(models.Model):
         ordering = ["campaign", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["campaign", "address"], name="campaigns_delivery_campaign_address",
+                fields=["campaign", "address", "sequence"],
+                name="campaigns_delivery_campaign_address_seq",
             ),
         ]
         indexes = [
@@ -290,3 +303,12 @@ class ProviderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.esp_name} {self.event_type} {self.recipient}"
+
+
+from .automation.models import (  # noqa: E402,F401  (models of the automation)
+    ABTest,
+    CapSlot,
+    Trigger,
+    TriggerEntry,
+    Variant,
+)

@@ -37,3 +37,39 @@ def recover() -> dict:
     report = services.recover_campaigns()
     return {"unknown": report.unknown, "finished": report.finished,
             "restarted": report.restarted}
+
+
+# --- automation (campaigns.automation) ------------------------------------------------------
+# Periodic: "campaigns.run_triggers" and "campaigns.decide_ab_tests" each minute
+# (see CELERY_BEAT_SCHEDULE in rulecast/settings.py).
+
+
+@shared_task(name="campaigns.handle_membership_changes", autoretry_for=(DatabaseError,),
+             retry_backoff=5, max_retries=5, **SAFE)
+def handle_membership_changes(segment_ids: list[int], since: str) -> dict:
+    """Record and release trigger entries after segmentation announced changes."""
+    from datetime import datetime
+
+    from .automation import triggers
+
+    made = triggers.handle_membership_changes(segment_ids=segment_ids,
+                                              since=datetime.fromisoformat(since))
+    return {str(campaign_id): count for campaign_id, count in made.items()}
+
+
+@shared_task(name="campaigns.run_triggers", **SAFE)
+def run_triggers() -> dict:
+    """Record missed entries, release due ones, send messages the cap held (beat)."""
+    from .automation import frequency, triggers
+
+    made = triggers.run_triggers()
+    frequency.prune()
+    return {str(campaign_id): count for campaign_id, count in made.items()}
+
+
+@shared_task(name="campaigns.decide_ab_tests", **SAFE)
+def decide_ab_tests() -> list[int]:
+    """Decide the A/B tests whose wait is over and send the winners (beat)."""
+    from .automation import abtest
+
+    return abtest.decide_due_tests()

@@ -170,6 +170,11 @@ CELERY_BEAT_SCHEDULE = {
     # Campaigns: launch scheduled ones; record sends of dead workers as unknown, restart stalls.
     "campaigns-launch-due": {"task": "campaigns.launch_due", "schedule": 60.0},
     "campaigns-recover": {"task": "campaigns.recover", "schedule": 60.0},
+    # Automation: triggered emails due, A/B winners due, scheduled segmentation re-runs.
+    "campaigns-run-triggers": {"task": "campaigns.run_triggers", "schedule": 60.0},
+    "campaigns-decide-ab-tests": {"task": "campaigns.decide_ab_tests", "schedule": 60.0},
+    "segmentation-start-due-reruns": {"task": "segmentation.start_due_reruns",
+                                      "schedule": 3600.0},
 }
 
 # --- Campaigns: absolute URLs in emails (https in production), provider webhooks ---

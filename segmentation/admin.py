@@ -21,6 +21,7 @@ from .exports import FILE_FORMATS, LANGUAGES, export_run, export_segments, rende
 from .models import MembershipChange, Segment, Segmentation, SegmentationRun, SegmentKind
 from .review import review_urls, user_language
 from .rules import RuleError
+from .selectors import runs_waiting_for_review
 
 
 def render_segment_rule(segment: Segment) -> str:
@@ -41,6 +42,18 @@ def download(exported, filename: str) -> HttpResponse:
     return response
 
 
+def warn_waiting_runs(model_admin, request) -> None:
+    """Tell the person that scheduled runs did not publish themselves and wait for them."""
+    for run in runs_waiting_for_review():
+        model_admin.message_user(request, format_html(
+            '{} <a href="{}">{}</a>',
+            _("A scheduled run of %(name)s waits for your review:") % {
+                "name": run.segmentation.name},
+            reverse("admin:segmentation_segmentationrun_review", args=[run.pk]),
+            run.review_note.splitlines()[0] if run.review_note else _("Review"),
+        ), messages.WARNING)
+
+
 class ExplainsProtection:
     """The delete page lists why objects something relies on cannot be deleted."""
 
@@ -57,14 +70,28 @@ class ExplainsProtection:
 class SegmentationAdmin(ExplainsProtection, admin.ModelAdmin):
     refusals = staticmethod(protection.segmentation_refusals)
     form = SegmentationForm
-    list_display = ["name", "algorithm", "n_clusters", "k_min", "k_max", "updated_at"]
+    list_display = ["name", "algorithm", "n_clusters", "k_min", "k_max", "updated_at",
+                    "rerun_every_days", "waiting_for_review"]
     search_fields = ["name"]
     actions = ["start_runs"]
     fieldsets = [
         (None, {"fields": ["name", "description", "features"]}),
         (_("Clustering"), {"fields": ["algorithm", "n_clusters", "k_min", "k_max",
                                       "max_leaves", "sample_size", "random_seed"]}),
+        (_("Schedule"), {"fields": ["rerun_every_days", "auto_publish"]}),
     ]
+
+    def changelist_view(self, request, extra_context=None):
+        warn_waiting_runs(self, request)
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("waiting for review"))
+    def waiting_for_review(self, segmentation: Segmentation):
+        run = runs_waiting_for_review().filter(segmentation=segmentation).first()
+        if run is None:
+            return "—"
+        url = reverse("admin:segmentation_segmentationrun_review", args=[run.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Run #%(id)s waits") % {"id": run.pk})
 
     def get_urls(self):
         return [
@@ -115,14 +142,20 @@ class SegmentInline(admin.TabularInline):
 class SegmentationRunAdmin(ExplainsProtection, admin.ModelAdmin):
     refusals = staticmethod(protection.run_refusals)
     list_display = ["__str__", "status", "progress_display", "customer_count",
-                    "is_published", "created_at", "finished_at", "review_link"]
-    list_filter = ["status", "is_published", "segmentation"]
+                    "is_published", "created_at", "finished_at", "review_link", "review_state"]
+    list_filter = ["status", "is_published", "segmentation", "review_state"]
     readonly_fields = ["segmentation", "status", "stage", "progress_display", "error", "as_of",
                        "customer_count", "features_display", "metrics_display",
                        "timings_display", "is_published", "published_at", "created_at",
-                       "started_at", "finished_at", "downloads"]
+                       "started_at", "finished_at", "downloads", "is_scheduled", "review_state",
+                       "review_note"]
     # Shown formatted for people by the *_display fields, never as JSON.
     exclude = ["model", "progress", "feature_names", "metrics", "timings"]
+
+    def changelist_view(self, request, extra_context=None):
+        warn_waiting_runs(self, request)
+        return super().changelist_view(request, extra_context)
+
     inlines = [SegmentInline]
     actions = ["publish", "requeue"]
 

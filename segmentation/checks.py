@@ -29,4 +29,11 @@ def check_segmentation_settings(app_configs, **kwargs) -> list[Error]:
                 f"RULECAST_SEGMENTATION['{key}'] must be a positive integer.",
                 id="segmentation.E003",
             ))
+    for key in ("AUTO_PUBLISH_MIN_ARI", "AUTO_PUBLISH_MAX_CHANGE"):
+        value = getattr(segmentation_settings, key)
+        if not (isinstance(value, int | float) and 0 <= value <= 1):
+            errors.append(Error(
+                f"RULECAST_SEGMENTATION['{key}'] must be a number in [0, 1].",
+                id="segmentation.E004",
+            ))
     return errors

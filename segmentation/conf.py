@@ -18,6 +18,11 @@ DEFAULTS = {
     "SMALL_SHOP_BUYERS": 200,
     # No segment smaller than this share of customers.
     "MIN_SEGMENT_SHARE": 0.02,
+    # A scheduled run publishes itself when its adjusted Rand index against the published
+    # run is at least this, and no matched segment changes more than AUTO_PUBLISH_MAX_CHANGE
+    # of its members (1 - Jaccard similarity); otherwise it waits for review.
+    "AUTO_PUBLISH_MIN_ARI": 0.8,
+    "AUTO_PUBLISH_MAX_CHANGE": 0.2,
 }
 
 segmentation_settings = AppSettings("RULECAST_SEGMENTATION", DEFAULTS)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from .features.store import refresh_features_of
 from .models import MembershipChange, Segment, SegmentMembership
 from .rules import Rule, evaluate
+from .signals import announce
 
 
 @transaction.atomic
@@ -83,7 +84,9 @@ def _apply(*, entered: set, left: set, now: datetime,
         for direction, pairs in (("entered", entered), ("left", left))
         for s, c in sorted(pairs)
     ]
-    return MembershipChange.objects.bulk_create(changes, batch_size=5_000)
+    changes = MembershipChange.objects.bulk_create(changes, batch_size=5_000)
+    announce(changes)
+    return changes
 
 
 def refresh_all_live_segments(*, now: datetime | None = None) -> dict[int, tuple[int, int]]:

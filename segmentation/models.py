@@ -36,6 +36,16 @@ class Segmentation(models.Model):
     )
     sample_size = models.PositiveIntegerField(_("sample size"), default=10_000)
     random_seed = models.PositiveIntegerField(_("random seed"), default=0)
+    # Scheduled re-runs (segmentation.scheduling): celery beat starts one every N days.
+    rerun_every_days = models.PositiveSmallIntegerField(
+        _("re-run every (days)"), null=True, blank=True,
+        help_text=_("e.g. 7 for weekly; empty: runs only when you start one."),
+    )
+    auto_publish = models.BooleanField(
+        _("publish scheduled runs that match"), default=True,
+        help_text=_("A scheduled run whose segments closely match the published ones publishes "
+                    "itself; any other waits for your review."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -53,6 +63,13 @@ class RunStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
+
+
+class ReviewState(models.TextChoices):
+    NONE = "", _("Started by hand")
+    AUTO_PUBLISHED = "auto_published", _("Matched: published itself")
+    WAITING = "waiting", _("Scheduled run waiting for review")
+    REVIEWED = "reviewed", _("Reviewed")
 
 
 class SegmentationRun(models.Model):
@@ -82,6 +99,12 @@ class SegmentationRun(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    is_scheduled = models.BooleanField(_("scheduled"), default=False, editable=False)
+    review_state = models.CharField(
+        _("review"), max_length=16, choices=ReviewState.choices, blank=True, default="",
+        editable=False,
+    )
+    review_note = models.TextField(_("why it waits"), blank=True, editable=False)
 
     class Meta:
         verbose_name = _("segmentation run")

@@ -88,6 +88,8 @@ def carry_over_identities(run: SegmentationRun) -> int:
 
 
 def _record_changes(old: Segment, new: Segment, now) -> None:
+    from .signals import membership_changed
+
     old_ids = SegmentMembership.objects.filter(segment=old).values("customer_id")
     new_ids = SegmentMembership.objects.filter(segment=new).values("customer_id")
     entered = new_ids.exclude(customer_id__in=old_ids).values_list("customer_id", flat=True)
@@ -99,3 +101,6 @@ def _record_changes(old: Segment, new: Segment, now) -> None:
            for c in left.iterator(chunk_size=10_000)],
         batch_size=5_000,
     )
+    # Entries caused by publishing a run count like any other (automation listens).
+    membership_changed.send(sender="segmentation.MembershipChange", segment_ids=[old.pk],
+                            since=now)

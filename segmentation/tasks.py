@@ -29,3 +29,19 @@ def refresh_all_live_segments() -> int:
     from .membership import refresh_all_live_segments as refresh
 
     return len(refresh())
+
+
+@shared_task(name="segmentation.start_due_reruns", acks_late=True)
+def start_due_reruns() -> list[int]:
+    """Periodic (hourly): start the scheduled re-runs that are due; returns their run ids."""
+    from .scheduling import start_due_reruns as start
+
+    return start()
+
+
+@shared_task(name="segmentation.run_scheduled", acks_late=True)
+def run_scheduled(run_id: int) -> str:
+    """Execute a scheduled run, then publish it if it matches; returns its review state."""
+    from .scheduling import execute_scheduled_run
+
+    return execute_scheduled_run(run_id=run_id).review_state

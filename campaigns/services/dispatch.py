@@ -87,10 +87,12 @@ def finish_if_done(*, campaign_id: int) -> bool:
     """Mark a sending campaign sent when no delivery is pending or sending."""
     busy = Delivery.objects.filter(
         campaign_id=OuterRef("pk"),
-        status__in=[DeliveryStatus.PENDING, DeliveryStatus.RESERVED, DeliveryStatus.SENDING],
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.RESERVED, DeliveryStatus.SENDING,
+                    DeliveryStatus.HELD],  # held: waiting for the A/B test's winner
     )
     return bool(
         Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.SENDING)
+        .filter(trigger__isnull=True)  # a triggered campaign sends until it is stopped
         .filter(~Exists(busy))
         .update(status=CampaignStatus.SENT, finished_at=timezone.now())
     )

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from crm.models import Customer
 
 from .. import rendering
+from ..automation import abtest
 from ..conf import campaigns_settings
 from ..models import Campaign, CampaignStatus, Delivery, DeliveryStatus, Link, Suppression
 from .dispatch import enqueue_batches, finish_if_done
@@ -121,6 +122,7 @@ def launch_campaign(*, campaign: Campaign, now: datetime | None = None) -> int:
         # and then find the campaign no longer a draft.
         started = Campaign.objects.filter(
             pk=campaign.pk, status__in=[CampaignStatus.DRAFT, CampaignStatus.SCHEDULED],
+            trigger__isnull=True,  # a triggered campaign is activated (automation.triggers)
         ).update(status=CampaignStatus.SENDING, launched_at=now, heartbeat_at=now)
         if not started:
             raise CampaignError(_("Only a draft or scheduled campaign can be launched."))
@@ -136,8 +138,9 @@ def launch_campaign(*, campaign: Campaign, now: datetime | None = None) -> int:
         if count == 0:
             fields.update(status=CampaignStatus.SENT, finished_at=now)
         Campaign.objects.filter(pk=campaign.pk).update(**fields)
-        if count:
-            enqueue_batches(campaign_id=campaign.pk, count=_lanes(count))
+        first = abtest.start_test(campaign=campaign, now=now) if count else 0  # A/B share
+        if first:
+            enqueue_batches(campaign_id=campaign.pk, count=_lanes(first))
     campaign.refresh_from_db()
     return count
 
@@ -208,7 +211,8 @@ def cancel_campaign(*, campaign: Campaign) -> Campaign:
             CampaignStatus.CANCELLED, _("This campaign can no longer be cancelled."),
         )
         Delivery.objects.filter(
-            campaign=campaign, status__in=[DeliveryStatus.PENDING, DeliveryStatus.RESERVED],
+            campaign=campaign,
+            status__in=[DeliveryStatus.PENDING, DeliveryStatus.RESERVED, DeliveryStatus.HELD],
         ).update(status=DeliveryStatus.CANCELLED)
         Campaign.objects.filter(pk=campaign.pk).update(finished_at=timezone.now())
     campaign.refresh_from_db()

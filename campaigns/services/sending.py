@@ -25,6 +25,7 @@ from django.core.mail.message import sanitize_address
 from django.utils import timezone
 
 from .. import rendering, tokens
+from ..automation import abtest, frequency
 from ..conf import campaigns_settings
 from ..models import Campaign, CampaignStatus, Delivery, DeliveryStatus, Link
 from ..ratelimit import get_rate_limiter
@@ -109,8 +110,8 @@ class _Batch:
         segments = {segment.pk: segment for segment in campaign.segments.all()}
         self.compiled = rendering.compile_campaign(campaign, links=links, segments=segments)
         self.features = rendering.features_of(
-            [d.customer_id for d in deliveries if d.customer_id], self.compiled.features,
-            now=timezone.now(),
+            [d.customer_id for d in deliveries if d.customer_id],
+            abtest.features_needed(self.compiled, deliveries), now=timezone.now(),
         )
         self.claims = claims.GroupClaims(campaign.pk, token, size=campaigns_settings.CLAIM_SIZE,
                                          domain=self.compiled.message_id_domain)
@@ -123,6 +124,9 @@ class _Batch:
             self.skeleton = rendering.skeleton_for(self.compiled)
             self.envelope_from = sanitize_address(self.compiled.from_email,
                                                   settings.DEFAULT_CHARSET)
+        self.variants = abtest.compile_variants(  # A/B variants in this batch, if any
+            campaign, deliveries, links=links, segments=segments,
+            skeletons=self.skeleton is not None)
         self.is_open = False
         self.result = BatchResult()
 
@@ -146,7 +150,7 @@ class _Batch:
 
     def send(self, delivery: Delivery) -> Failure | None:
         """Render and send one claimed delivery; None when it went out."""
-        compiled = self.compiled
+        compiled, skeleton = self.variants.get(delivery.variant_id, (self.compiled, self.skeleton))
         urls = self.urls.for_delivery(delivery.pk, campaign_id=delivery.campaign_id,
                                        customer_id=delivery.customer_id)
         message_id = claims.message_id_of(delivery, token=self.token,
@@ -160,7 +164,7 @@ class _Batch:
             message = rendering.build_message(
                 compiled, rendered, address=delivery.address, message_id=message_id,
                 unsubscribe_url=urls.unsubscribe, connection=self.connection,
-                skeleton=self.skeleton,
+                skeleton=skeleton,
             )
         except Exception as error:  # noqa: BLE001 — a template that fails for this customer
             logger.exception("campaign %s: cannot render delivery %s", compiled.campaign_id,
@@ -280,7 +284,8 @@ def _send_reserved(campaign: Campaign, token: uuid.UUID, deliveries: list[Delive
                 result.skipped += claimed.skipped
                 if claimed.stopped:
                     break
-                outcome = batch.send_group([d for d in group if d.pk in claimed.ids])
+                outcome = batch.send_group(frequency.admit(  # the per-customer daily cap
+                    token=token, deliveries=[d for d in group if d.pk in claimed.ids]))
                 if outcome is Failure.SERVER:
                     break  # the server is failing: continue_in was set
             if wait:

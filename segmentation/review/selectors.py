@@ -21,6 +21,7 @@ from django.utils.translation import get_language, gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from ..exports import FILE_FORMATS
+from ..extensions import segment_panels
 from ..features import registry
 from ..models import RunStatus, Segment, SegmentationRun
 from ..rules import Clause, Condition, FeatureInfo, Rule, RuleError, render_text
@@ -279,6 +280,7 @@ def segment_review(segment: Segment, segments: list[Segment],
         "change_url": reverse("admin:segmentation_segment_change", args=[segment.pk]),
         "members_url": admin_url("crm_customer_changelist", f"?segment={segment.pk}"),
         "email_url": admin_url("campaigns_campaign_add", f"?target_segments={segment.pk}"),
+        "extras": segment_panels(segment),  # e.g. responses to past campaigns (campaigns)
     }
 
 
