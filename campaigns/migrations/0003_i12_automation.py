@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0001_initial'),
+        ("campaigns", "0002_i11_targetable_segments"),
         ('crm', '0001_initial'),
         ('segmentation', '0001_initial'),
     ]
