@@ -165,7 +165,7 @@ def test_a_campaign_made_through_the_api_for_a_hand_written_segment_saves_in_the
 
     manual = Segment.objects.create(kind=SegmentKind.MANUAL, name="Hand-written",
                                     rule={"version": 1, "any": [{"all": []}]})
-    created = admin_client.post("/api/campaigns/", {
+    created = admin_client.post("/api/v1/campaigns/", {
         "name": "API made", "subject": "Hi", "html_body": "<p>x</p>", "text_body": "x",
         "segments": [manual.pk]}, content_type="application/json")
     assert created.status_code == 201, created.content
