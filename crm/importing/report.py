@@ -104,7 +104,7 @@ class ImportReport:
             f"{self.rows_read} rows read ({self.encoding}, delimiter {self.delimiter!r}); "
             f"{self.error_count} errors; {self.duplicates} rows repeated an earlier row.",
         ]
-        if self.kind != "orders":
+        if self.kind != "orders" or self.customers.created:
             c = self.customers
             lines.append(
                 f"Customers: {c.created} {verb} created, {c.updated} updated, "
