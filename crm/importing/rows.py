@@ -136,7 +136,7 @@ class RowParser:
         )
         self.placed_column = headers.get(("order", "placed_at"), "placed_at")
         self.amount_column = headers.get(("order", "amount"), "amount")
-        self.currency_column = headers.get(("order", "currency"), self.amount_column)
+        self.currency_column = headers.get(("order", "currency"), "currency")
         self.with_orders = kind != ImportKind.CUSTOMERS
 
     def _reject(self, line: int, column: str, reason: str, value: str = "") -> None:
@@ -204,13 +204,13 @@ class RowParser:
             if "amount" not in order:
                 self._reject(line, self.amount_column, "the order's amount is missing")
                 return None
-            amount, currency = order["amount"]
-            currency = order.get("currency") or currency or self.currency
+            amount, symbol = order["amount"]
+            currency = order.get("currency") or symbol or self.currency
             if currency != self.currency:
                 rate = self.rates.get(currency)
                 if rate is None:
                     self._reject(
-                        line, self.currency_column,
+                        line, self.currency_column if "currency" in order else self.amount_column,
                         f"the amount is in {currency}, not the shop's currency "
                         f"{self.currency} (give an exchange rate for {currency})", currency,
                     )

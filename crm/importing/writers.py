@@ -131,7 +131,10 @@ class PostgresCopyWriter(BatchWriter):
         )
         by_ext, by_email = {}, {}
         for pk, ext, email in found:
-            by_ext[ext] = by_email[email] = pk
+            if ext is not None:
+                by_ext[ext] = pk
+            if email is not None:
+                by_email[email] = pk
         return [by_ext.get(r["external_id"]) or by_email[r["email"]] for r in records]
 
     def update_customers(self, records: list[tuple[int, dict[str, Any]]]) -> None:
