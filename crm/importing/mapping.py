@@ -310,8 +310,26 @@ REQUIRED = {
 
 
 def plan_columns(header: list[str], kind: str, mapping: ImportMapping | None) -> list[Column]:
-    """Match the file's header to targets: the mapping first, then header names."""
+    """Match the file's header to targets: the mapping first, then header names.
+
+    Raises :class:`ImportFileError` when a field the import needs has no column.
+    """
     mapping = mapping or ImportMapping()
+    columns = assign_columns(header, kind, mapping)
+    present = {(c.target.entity, c.target.field) for c in columns}
+    for alternatives in REQUIRED[kind]:
+        if not present.intersection(alternatives):
+            names = " or ".join(field for _, field in alternatives)
+            raise ImportFileError(
+                f"no column for {names}; the file's columns are: {', '.join(header)} "
+                "(map one with a column mapping)"
+            )
+    return columns
+
+
+def assign_columns(header: list[str], kind: str, mapping: ImportMapping) -> list[Column]:
+    """Each column's target: the mapping's choice, else what its header names, else an
+    attribute."""
     mapping.check(kind)
     positions: dict[str, int] = {}
     for index, name in enumerate(header):
@@ -357,16 +375,29 @@ def plan_columns(header: list[str], kind: str, mapping: ImportMapping | None) ->
         value_tables[resolve_field(name, kind)] = {
             str(key).strip().casefold(): value for key, value in table.items()
         }
-    columns = [
+    return [
         Column(index, header[index], target, value_tables.get(target))
         for index, target in sorted(used.items())
     ]
-    present = {(c.target.entity, c.target.field) for c in columns}
-    for alternatives in REQUIRED[kind]:
-        if not present.intersection(alternatives):
-            names = " or ".join(field for _, field in alternatives)
-            raise ImportFileError(
-                f"no column for {names}; the file's columns are: {', '.join(header)} "
-                "(map one with a column mapping)"
-            )
-    return columns
+
+
+def field_name(target: Target, kind: str) -> str:
+    """The name a mapping uses for ``target`` in an import of ``kind`` (the first of its
+    names in :func:`field_names`' order that is not a ``customer_`` alias)."""
+    if target.field == ATTRIBUTES:
+        prefix = "order_attributes." if (
+            kind == ImportKind.CUSTOMERS_AND_ORDERS and target.entity == "order"
+        ) else "attributes."
+        return prefix + target.key
+    names = [name for name, named in _field_names(kind)[0].items() if named == target]
+    plain = [name for name in names if not name.startswith("customer_")
+             or kind == ImportKind.ORDERS]
+    return (plain or names)[0]
+
+
+def targets(kind: str) -> list[tuple[str, Target]]:
+    """The fields of an import of ``kind``, each once, by its :func:`field_name`."""
+    seen: dict[Target, str] = {}
+    for target in _field_names(kind)[0].values():
+        seen.setdefault(target, field_name(target, kind))
+    return [(name, target) for target, name in seen.items()]

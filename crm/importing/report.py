@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,24 @@ class ImportReport:
     batches_committed: tuple[Batch, ...]
     failure: BatchFailure | None = None
     columns: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (stored with an admin import job)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportReport:
+        """The report :meth:`as_dict` gave."""
+        failure = data.get("failure")
+        return cls(**{
+            **data,
+            "customers": Counts(**data["customers"]),
+            "orders": Counts(**data["orders"]),
+            "errors": tuple(RowError(**error) for error in data["errors"]),
+            "batches_committed": tuple(Batch(**batch) for batch in data["batches_committed"]),
+            "failure": BatchFailure(Batch(**failure["batch"]), failure["error"])
+            if failure else None,
+        })
 
     @property
     def created(self) -> int:

@@ -80,7 +80,8 @@ def test_usual_header_variants_need_no_mapping(variant):
     report = import_csv(source=csv_file(text), kind="orders")
     assert not report.errors
     order = Order.objects.get()
-    assert (order.customer.external_id, order.amount, order.item_count) == ("A1", Decimal("12.50"), 2)
+    assert (order.customer.external_id, order.amount, order.item_count) == (
+        "A1", Decimal("12.50"), 2)
 
 
 @USD_SHOP

@@ -78,7 +78,8 @@ def test_the_gbk_fixture_is_gbk():
 
 
 def test_a_latin1_file_is_read_as_latin1_not_as_chinese():
-    text = "email,name,city\nrenee@example.com,Renée Müller,Zürich\nf@example.com,François,Besançon\n"
+    text = ("email,name,city\nrenee@example.com,Renée Müller,Zürich\n"
+            "f@example.com,François,Besançon\n")
     assert sniff_encoding(text.encode("latin-1"), True) == "cp1252"
     header, records = rows(text, "latin-1")
     assert [cells for _, cells, _ in records] == [
