@@ -19,6 +19,7 @@ from django.db.models import Max
 from ..conf import crm_settings
 from ..models import Customer, ImportKind
 from ..signals import customers_changed
+from . import indexes
 from .mapping import ATTRIBUTES, ImportMapping, plan_columns
 from .reading import ImportFileError, MalformedCsv, open_csv
 from .report import Batch, BatchFailure, Counts, ImportReport, RowError
@@ -72,6 +73,7 @@ def _rates(rates: Mapping[str, Decimal | str]) -> dict[str, Decimal]:
 
 def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter, rates,
             on_progress) -> ImportReport:
+    estimated_rows = None if dry_run else indexes.estimate_rows(stream)
     csv_file = open_csv(stream, encoding=encoding, delimiter=delimiter)
     columns = plan_columns(csv_file.header, kind, mapping)
     errors = _Errors(crm_settings.IMPORT_MAX_REPORTED_ERRORS)
@@ -93,7 +95,8 @@ def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter, rat
     committer = (_ThreadedCommitter if threaded else _Committer)(upsert, on_progress)
     outer = transaction.atomic() if dry_run else contextlib.nullcontext()
     newest_customer = Customer.objects.aggregate(newest=Max("pk"))["newest"] or 0
-    with outer, _fewer_collections():
+    set_aside = indexes.set_aside_for(kind, estimated_rows)
+    with outer, _fewer_collections(), set_aside:
         try:
             for rows in reading.batches(batch_size):
                 if not committer.submit(rows):
