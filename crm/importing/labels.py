@@ -10,7 +10,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from ..models import ImportKind
-from .mapping import Target, targets
+from .mapping import ATTRIBUTES, Target, resolve_field, targets
 
 CUSTOMER_LABELS: dict[str, Promise] = {
     "external_id": _("Customer number (in your shop)"),
@@ -69,3 +69,13 @@ def column_choices(kind: str) -> list[tuple]:
     if order:
         choices.append((_("Order"), order))
     return choices
+
+
+def mapping_field_label(name: str, kind: str) -> str:
+    """What a saved mapping's field name means, for a person."""
+    target = resolve_field(name, kind)
+    if target is None:
+        return name
+    if target.field == ATTRIBUTES:
+        return str(_("Extra information “%(key)s”") % {"key": target.key})
+    return str(label(target))

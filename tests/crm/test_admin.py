@@ -108,13 +108,14 @@ def test_export_selected_action(admin_client, shop):
     assert sorted(row[0] for row in rows[1:]) == ["O1", "O2"]
 
 
-def test_column_mapping_admin_validates_field_names(admin_client):
-    url = reverse("admin:crm_columnmapping_add")
-    data = {"name": "Bad", "kind": "customers", "columns": '{"shoe_size": "Size"}',
-            "values": "{}", "date_format": ""}
-    response = admin_client.post(url, data)
-    assert response.status_code == 200
-    assert "unknown field(s) for customers: shoe_size" in response.content.decode()
-    data["columns"] = '{"external_id": "Customer ID", "attributes.size": "Size"}'
-    assert admin_client.post(url, data).status_code == 302
-    assert ColumnMapping.objects.get().columns["attributes.size"] == "Size"
+def test_column_mapping_admin_shows_the_choices_for_people(admin_client):
+    """Saved choices come from the import page; here they are read, never typed as JSON."""
+    saved = ColumnMapping.objects.create(
+        name="Shop", kind="orders",
+        columns={"placed_at": "Order Date", "attributes.coupon": "Coupon"})
+    assert admin_client.get(reverse("admin:crm_columnmapping_add")).status_code == 403
+    html = admin_client.get(
+        reverse("admin:crm_columnmapping_change", args=[saved.pk])).content.decode()
+    assert "Order Date → Order date" in html
+    assert "Coupon → Extra information “coupon”" in html
+    assert "<textarea" not in html

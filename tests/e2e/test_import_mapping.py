@@ -1,8 +1,9 @@
 """Importing the real electronic sales file through the admin's mapping page, in Chromium.
 
-Upload, read the first rows, change two columns' meaning in their dropdowns (by label), check the file (a dry run), import it: a real Celery worker
-imports it (the file has more rows than the request imports itself), the page shows a
-progress bar, then the report. Nothing is typed but the file's name.
+Upload, read the first rows, change two columns' meaning in their dropdowns (by label),
+check the file (a dry run), import it: a real Celery worker imports it (the file has
+more rows than the request imports itself), the page shows a progress bar, then the
+report. Nothing is typed but the name the choices are saved under.
 """
 
 from __future__ import annotations
