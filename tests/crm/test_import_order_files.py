@@ -196,3 +196,18 @@ def test_an_import_announces_the_changed_customers():
         assert len(received) == 3
     finally:
         customers_changed.disconnect(receiver)
+
+
+@pytest.mark.parametrize("settings_dict, error", [
+    ({"CURRENCY_RATES": {"EUR": "abc"}}, "crm.E021"),
+    ({"CURRENCY_RATES": {"euro": 1}}, "crm.E021"),
+    ({"IMPORT_ENCODINGS": ["no-such-codec"]}, "crm.E022"),
+    ({"IMPORT_INLINE_MAX_ROWS": -1}, "crm.E023"),
+    ({"IMPORT_REBUILD_INDEXES_ROWS": "many"}, "crm.E024"),
+])
+def test_bad_import_settings_are_system_check_errors(settings_dict, error):
+    from crm.checks import check_import_settings
+
+    assert check_import_settings(None) == []
+    with override_settings(RULECAST_CRM=settings_dict):
+        assert [e.id for e in check_import_settings(None)] == [error]
