@@ -142,14 +142,32 @@ def _fewer_collections(threshold: int = 50_000) -> Iterator[None]:
         gc.set_threshold(*old)
 
 
+ANNOUNCE_CHUNK = 50_000
+
+
 def _announce(customer_ids: set[int], created_after: int | None) -> None:
     """Send ``customers_changed`` with the customers the import wrote or gave orders;
-    new customers (whose ids COPY does not return) are those above ``created_after``."""
-    ids = set(customer_ids)
+    new customers (whose ids COPY does not return) are those above ``created_after``.
+    Ids go in sets of at most ``ANNOUNCE_CHUNK``, so a million new customers never sit
+    in memory at once."""
+    chunk: set[int] = set()
+
+    def add(pk: int) -> None:
+        chunk.add(pk)
+        if len(chunk) >= ANNOUNCE_CHUNK:
+            customers_changed.send(sender=import_csv, customer_ids=set(chunk))
+            chunk.clear()
+
+    for pk in customer_ids:
+        add(pk)
     if created_after is not None:
-        ids.update(Customer.objects.filter(pk__gt=created_after).values_list("pk", flat=True))
-    if ids:
-        customers_changed.send(sender=import_csv, customer_ids=ids)
+        new = Customer.objects.filter(pk__gt=created_after).order_by().values_list(
+            "pk", flat=True)
+        for pk in new.iterator(chunk_size=ANNOUNCE_CHUNK):
+            if pk not in customer_ids:
+                add(pk)
+    if chunk:
+        customers_changed.send(sender=import_csv, customer_ids=chunk)
 
 
 def _target_label(target) -> str:

@@ -211,3 +211,22 @@ def test_bad_import_settings_are_system_check_errors(settings_dict, error):
     assert check_import_settings(None) == []
     with override_settings(RULECAST_CRM=settings_dict):
         assert [e.id for e in check_import_settings(None)] == [error]
+
+
+def test_a_large_import_announces_its_customers_in_chunks(monkeypatch):
+    from crm.importing import service
+
+    monkeypatch.setattr(service, "ANNOUNCE_CHUNK", 3)
+    received = []
+
+    def receiver(sender, customer_ids, **kwargs):
+        received.append(set(customer_ids))
+
+    customers_changed.connect(receiver)
+    try:
+        text = "email\n" + "".join(f"u{i}@example.com\n" for i in range(7))
+        import_csv(source=csv_file(text), kind="customers")
+    finally:
+        customers_changed.disconnect(receiver)
+    assert [len(ids) for ids in received] == [3, 3, 1]
+    assert set().union(*received) == set(Customer.objects.values_list("pk", flat=True))
