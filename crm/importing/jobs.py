@@ -176,6 +176,11 @@ def run(*, job_id: int) -> None:
         ImportJob.objects.filter(pk=job_id).update(status=ImportStatus.FAILED,
                                                    report={"file_error": str(exc)})
         return
+    except Exception as exc:
+        # Never "importing" forever: the page says what went wrong; the error goes on up.
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportStatus.FAILED, report={"file_error": f"{type(exc).__name__}: {exc}"})
+        raise
     ImportJob.objects.filter(pk=job_id).update(
         status=ImportStatus.DONE if report.completed else ImportStatus.FAILED,
         rows_done=report.rows_read, report=report.as_dict(),

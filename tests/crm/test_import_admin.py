@@ -213,3 +213,21 @@ def test_a_large_file_is_imported_by_a_celery_worker_with_progress(
     assert Order.objects.count() == 20000
     response = admin_client.get(job_url)
     assert response.context["report"].orders.created == 20000
+
+
+def test_a_job_that_crashes_is_marked_failed_and_says_why(admin_client, monkeypatch):
+    from crm.importing import jobs
+
+    upload(admin_client, "customer", DATA / "customers_mixed.csv", "customers")
+    job = ImportJob.objects.get()
+
+    def crash(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(jobs, "import_csv", crash)
+    with pytest.raises(RuntimeError):
+        jobs.run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED
+    response = admin_client.get(reverse("admin:crm_customer_import_job", args=[job.pk]))
+    assert "RuntimeError: the database went away" in response.content.decode()
