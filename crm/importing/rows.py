@@ -127,6 +127,11 @@ class RowParser:
                 (column.index, column.header, parse, column.values, is_text,
                  _SLOTS[(target.entity, is_attr)], name)
             )
+        # Most columns have no value table: they take the short loop in parse().
+        self.plain = [(index, parse, is_text, slot, name)
+                      for index, _, parse, table, is_text, slot, name in self.plan
+                      if table is None]
+        self.translated = [entry for entry in self.plan if entry[3] is not None]
         headers = {(c.target.entity, c.target.field): c.header for c in columns}
         self.key_columns = " / ".join(
             headers[key] for key in [("customer", "external_id"), ("customer", "email"),
@@ -158,26 +163,33 @@ class RowParser:
             cells = cells + [""] * (self.width - count)  # spreadsheets drop empty trailing cells
         slots: tuple[dict, dict, dict, dict] = ({}, {}, {}, {})
         failed = False
-        for index, header, parse, table, is_text, slot, name in self.plan:
+        for index, parse, is_text, slot, name in self.plain:
+            raw = cells[index].strip()
+            if raw and not (is_text and raw in NO_VALUE):
+                try:
+                    slots[slot][name] = parse(raw)
+                except ValueError as exc:
+                    if raw in NO_VALUE:  # e.g. #N/A in a date column: no value
+                        continue
+                    self._reject(line, self.plan_header(index), str(exc), raw)
+                    failed = True
+        for index, header, parse, table, _is_text, slot, name in self.translated:
             raw = cells[index].strip()
             if not raw:
                 continue
-            if table is not None:
-                mapped = table.get(raw.casefold(), _UNMAPPED)
-                if mapped is _UNMAPPED:
-                    if raw in NO_VALUE:
-                        continue
-                elif isinstance(mapped, str):
-                    raw = mapped.strip()
-                    if not raw:
-                        continue
-                elif slot in (1, 3):  # an attribute takes any JSON value
-                    slots[slot][name] = mapped
+            mapped = table.get(raw.casefold(), _UNMAPPED)
+            if mapped is _UNMAPPED:
+                if raw in NO_VALUE:
                     continue
-                else:
-                    raw = str(mapped)
-            elif is_text and raw in NO_VALUE:
+            elif isinstance(mapped, str):
+                raw = mapped.strip()
+                if not raw:
+                    continue
+            elif slot in (1, 3):  # an attribute takes any JSON value
+                slots[slot][name] = mapped
                 continue
+            else:
+                raw = str(mapped)
             try:
                 slots[slot][name] = parse(raw)
             except ValueError as exc:

@@ -8,6 +8,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 
@@ -106,8 +107,9 @@ def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter, rat
         if dry_run:
             transaction.set_rollback(True)
     if not dry_run and (committer.customers.written or committer.orders.written):
-        _announce(committer.customer_ids, newest_customer if committer.customers.created
-                  else None)
+        # A customers file's new ids are not read back (COPY returns none): find them.
+        unknown_ids = kind == ImportKind.CUSTOMERS and committer.customers.created
+        _announce(committer.customer_ids, newest_customer if unknown_ids else None)
 
     return ImportReport(
         kind=kind.value,
@@ -146,28 +148,18 @@ ANNOUNCE_CHUNK = 50_000
 
 
 def _announce(customer_ids: set[int], created_after: int | None) -> None:
-    """Send ``customers_changed`` with the customers the import wrote or gave orders;
-    new customers (whose ids COPY does not return) are those above ``created_after``.
+    """Send ``customers_changed`` with the customers the import wrote or gave orders,
+    and those above ``created_after`` (new customers whose ids were not read back).
     Ids go in sets of at most ``ANNOUNCE_CHUNK``, so a million new customers never sit
     in memory at once."""
-    chunk: set[int] = set()
-
-    def add(pk: int) -> None:
-        chunk.add(pk)
-        if len(chunk) >= ANNOUNCE_CHUNK:
-            customers_changed.send(sender=import_csv, customer_ids=set(chunk))
-            chunk.clear()
-
-    for pk in customer_ids:
-        add(pk)
-    if created_after is not None:
-        new = Customer.objects.filter(pk__gt=created_after).order_by().values_list(
-            "pk", flat=True)
-        for pk in new.iterator(chunk_size=ANNOUNCE_CHUNK):
-            if pk not in customer_ids:
-                add(pk)
-    if chunk:
+    ids = iter(customer_ids)
+    while chunk := set(islice(ids, ANNOUNCE_CHUNK)):
         customers_changed.send(sender=import_csv, customer_ids=chunk)
+    if created_after is not None:
+        new = Customer.objects.filter(pk__gt=created_after)
+        ids = new.order_by().values_list("pk", flat=True).iterator(chunk_size=ANNOUNCE_CHUNK)
+        while chunk := set(islice(ids, ANNOUNCE_CHUNK)):
+            customers_changed.send(sender=import_csv, customer_ids=chunk)
 
 
 def _target_label(target) -> str:
