@@ -231,3 +231,19 @@ def test_a_job_that_crashes_is_marked_failed_and_says_why(admin_client, monkeypa
     assert job.status == ImportStatus.FAILED
     response = admin_client.get(reverse("admin:crm_customer_import_job", args=[job.pk]))
     assert "RuntimeError: the database went away" in response.content.decode()
+
+
+def test_an_order_only_file_in_the_admin_creates_its_customers(admin_client, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,order_date,amount,items\nA1,1998-01-03,12.50,2\n"
+                    "B2,1998-03-01,30.00,3\n", encoding="utf-8")
+    response = upload(admin_client, "order", path, "orders")
+    form = response.context["form"]
+    assert [form[f"column_{i}"].initial for i in range(4)] == [
+        "customer_external_id", "placed_at", "amount", "item_count"]
+    response = admin_client.post(response.redirect_chain[-1][0],
+                                 {**column_data(response), "_import": "1"}, follow=True)
+    report = response.context["report"]
+    assert (report.customers.created, report.orders.created) == (2, 2)
+    assert "Customers created / updated / unchanged" in response.content.decode()
+    assert sorted(Customer.objects.values_list("external_id", flat=True)) == ["A1", "B2"]
