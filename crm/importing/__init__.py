@@ -5,8 +5,9 @@ What an import does, decided here:
 * **Files**: UTF-8 (with or without BOM) or UTF-16 with a BOM, else the most plausible
   of ``IMPORT_ENCODINGS`` (GB18030, Windows-1252) as charset-normalizer judges it;
   bytes invalid in the file's encoding make their row an error. Comma, semicolon, tab
-  or pipe delimiters (csv.Sniffer, checked on the header). Rows are streamed and written in batches (``IMPORT_BATCH_SIZE``), each in
-  one transaction; a batch that fails is rolled back whole and the import stops there.
+  or pipe delimiters (csv.Sniffer, checked on the header). Rows are streamed and
+  written in batches (``IMPORT_BATCH_SIZE``), each in one transaction; a batch that
+  fails is rolled back whole and the import stops there.
 * **Matching**: a customer by external id, else by email (trimmed, lower-cased); an
   order by external id, else by its import key (a hash of customer, time, amount and
   position among the import's orders with the same three), so re-importing a file,
