@@ -4,17 +4,15 @@ Customers and orders have an "Import CSV" page and CSV exports (see
 ``crm.importing.admin_views``).
 """
 
-from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from . import exporting
-from .importing import ImportFileError, ImportMapping
 from .importing.admin_views import CsvAdminMixin
+from .importing.labels import mapping_field_label
 from .models import ColumnMapping, Customer, Event, ImportKind, Order
 from .templatetags.rulecast_format import money
 
@@ -141,27 +139,24 @@ class EventAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
-class ColumnMappingForm(forms.ModelForm):
-    class Meta:
-        model = ColumnMapping
-        fields = ["name", "kind", "columns", "values", "date_format"]
-
-    def clean(self) -> dict:
-        data = super().clean()
-        if data.get("kind") and isinstance(data.get("columns"), dict):
-            try:
-                mapping = ImportMapping.from_dict({"columns": data["columns"],
-                                                   "values": data.get("values") or {}})
-                mapping.check(data["kind"])
-            except ImportFileError as exc:
-                raise ValidationError(str(exc)) from None
-        return data
-
-
 @admin.register(ColumnMapping)
 class ColumnMappingAdmin(admin.ModelAdmin):
-    form = ColumnMappingForm
+    """Saved column choices: made on the import page ("Remember these choices as"),
+    listed, renamed and deleted here; never typed as JSON."""
+
     list_display = ["name", "kind", "date_format", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name"]
-    readonly_fields = ["created_at"]
+    fields = ["name", "kind", "column_choices", "date_format", "created_at"]
+    readonly_fields = ["kind", "column_choices", "date_format", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # made by the import page
+
+    @admin.display(description=_("columns"))
+    def column_choices(self, obj: ColumnMapping) -> str:
+        return format_html_join(
+            "", "<div>{} → {}</div>",
+            ((header, mapping_field_label(name, obj.kind))
+             for name, header in (obj.columns or {}).items()),
+        )

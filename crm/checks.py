@@ -17,3 +17,42 @@ def check_crm_settings(app_configs, **kwargs) -> list[Error]:
             )
         )
     return errors
+
+
+@register()
+def check_import_settings(app_configs, **kwargs) -> list[Error]:
+    """The import's settings: rates, encodings and row thresholds."""
+    import codecs
+    import re
+    from decimal import Decimal, InvalidOperation
+
+    errors = []
+    rates = crm_settings.CURRENCY_RATES
+    valid_rates = isinstance(rates, dict)
+    if valid_rates:
+        for code, rate in rates.items():
+            try:
+                positive = Decimal(str(rate)) > 0
+            except InvalidOperation:
+                positive = False
+            if not (isinstance(code, str) and re.fullmatch(r"[A-Z]{3}", code) and positive):
+                valid_rates = False
+    if not valid_rates:
+        errors.append(Error(
+            "RULECAST_CRM['CURRENCY_RATES'] must map ISO 4217 codes to positive numbers, "
+            'e.g. {"EUR": "1.08"}.', id="crm.E021"))
+    encodings = crm_settings.IMPORT_ENCODINGS
+    try:
+        known = bool(encodings) and all(codecs.lookup(name) for name in encodings)
+    except (LookupError, TypeError):
+        known = False
+    if not known:
+        errors.append(Error("RULECAST_CRM['IMPORT_ENCODINGS'] must list known encodings.",
+                            id="crm.E022"))
+    for name, code in (("IMPORT_INLINE_MAX_ROWS", "crm.E023"),
+                       ("IMPORT_REBUILD_INDEXES_ROWS", "crm.E024")):
+        value = getattr(crm_settings, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            errors.append(Error(f"RULECAST_CRM['{name}'] must be a whole number, 0 or more.",
+                                id=code))
+    return errors

@@ -14,6 +14,20 @@ DEFAULTS = {
     # Write batches in a second thread (own connection) while the next one is parsed;
     # not used inside a transaction or for a dry run.
     "IMPORT_WRITER_THREAD": True,
+    # Encodings tried (charset-normalizer picks one) when a file is not UTF-8 and has no
+    # BOM: GB18030 (a superset of GBK) and Windows-1252 (a superset of Latin-1).
+    "IMPORT_ENCODINGS": ["gb18030", "cp1252"],
+    # Exchange rates into DEFAULT_CURRENCY, e.g. {"EUR": "1.08"} (1 EUR = 1.08 of the
+    # shop's currency). A row in a currency without a rate is a row error; with one,
+    # its amount is converted and the original kept in the order's attributes.
+    "CURRENCY_RATES": {},
+    # The admin imports files up to this many rows in the request; larger ones in a
+    # Celery task, with a progress bar.
+    "IMPORT_INLINE_MAX_ROWS": 5000,
+    # On PostgreSQL, an import of at least this many rows into a table this many times
+    # smaller drops the table's secondary indexes and rebuilds them at the end (faster
+    # than maintaining them row by row). 0 turns it off.
+    "IMPORT_REBUILD_INDEXES_ROWS": 50_000,
     # Rows per query when exporting CSV (QuerySet.iterator chunk size).
     "EXPORT_CHUNK_SIZE": 2000,
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -122,6 +123,11 @@ class Order(models.Model):
     external_id = models.CharField(
         _("external id"), max_length=128, unique=True, null=True, blank=True
     )
+    # Orders imported without an id: a hash of (customer, time, amount, position in
+    # the file), so importing the same rows again finds them (crm.importing.upsert).
+    import_key = models.CharField(
+        _("import key"), max_length=32, unique=True, null=True, blank=True, editable=False
+    )
     placed_at = models.DateTimeField(_("placed"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
@@ -213,3 +219,40 @@ class ColumnMapping(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded")
+    QUEUED = "queued", _("Waiting for a worker")
+    RUNNING = "running", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJob(models.Model):
+    """A CSV file uploaded in the admin: mapped, checked, then imported (with progress)."""
+
+    file_name = models.CharField(_("file"), max_length=255)
+    # The file itself, so that a worker on another machine can read it.
+    data = models.BinaryField(_("data"))
+    kind = models.CharField(_("kind"), max_length=32, choices=ImportKind.choices)
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=ImportStatus.choices,
+                              default=ImportStatus.UPLOADED)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows imported"), default=0)
+    report = models.JSONField(_("report"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", verbose_name=_("uploaded by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("CSV import")
+        verbose_name_plural = _("CSV imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.file_name

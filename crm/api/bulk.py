@@ -12,22 +12,27 @@ or event names, and give its id as ``customer``); should an item still not be st
 (say its customer was deleted meanwhile), the whole request is refused
 (:class:`BulkError`) and nothing is written.
 
-Bulk writes send no ``post_save`` signals (the segmentation app's receivers refresh a
-customer after single saves), so when anything was written the customers concerned (the
-upserted ones; the owners, old and new, of upserted orders and events) have their
-features and live segment memberships refreshed by one ``segmentation.refresh_customers``
-task, queued when the transaction commits.
+Two requests creating the same new record at once: the second one's insert meets the
+first one's row in a unique index; its transaction is then run again from the start
+(up to ``CONFLICT_RETRIES`` times), finds the record and updates it, instead of failing.
+
+Bulk writes send no ``post_save`` signals, so when anything was written the customers
+concerned (the upserted ones; the owners, old and new, of upserted orders and events)
+are announced with :data:`crm.signals.customers_changed` (which the segmentation app
+listens to), and have their features and live segment memberships refreshed by one
+``segmentation.refresh_customers`` task, queued when the transaction commits.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from ..importing.report import RowError
@@ -35,10 +40,30 @@ from ..importing.rows import ParsedRow
 from ..importing.upsert import BatchUpsert
 from ..importing.writers import get_writer
 from ..models import Customer, Event, ImportKind, Order
+from ..signals import customers_changed
 from .serializers import CUSTOMER_FIELDS, ORDER_FIELDS
 
 Errors = dict[str, dict[str, list[str]]]
 EVENT_FIELDS = ("customer_id", "event_type", "occurred_at", "properties")
+CONFLICT_RETRIES = 3
+
+
+def retry_on_conflict(service: Callable[..., BulkResult]) -> Callable[..., BulkResult]:
+    """Run ``service`` again, in a fresh transaction (or savepoint), when a concurrent
+    request created one of its records first (an ``IntegrityError``)."""
+
+    @functools.wraps(service)
+    def run(*, items: list[dict[str, Any]]) -> BulkResult:
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                with transaction.atomic():
+                    return service(items=items)
+            except IntegrityError:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -74,6 +99,7 @@ class _Refusals:
             raise BulkError({index: dict(fields) for index, fields in self.errors.items()})
 
 
+@retry_on_conflict
 def upsert_customers(*, items: list[dict[str, Any]]) -> BulkResult:
     """Create or update customers matched by external id, else by email."""
     rows = []
@@ -94,6 +120,7 @@ def upsert_customers(*, items: list[dict[str, Any]]) -> BulkResult:
     return BulkResult(counts.created, counts.updated, counts.unchanged, result.duplicates)
 
 
+@retry_on_conflict
 def upsert_orders(*, items: list[dict[str, Any]]) -> BulkResult:
     """Create or update orders matched by external id; ``customer`` is each one's id."""
     refusals = _Refusals()
@@ -122,6 +149,7 @@ def upsert_orders(*, items: list[dict[str, Any]]) -> BulkResult:
     return BulkResult(counts.created, counts.updated, counts.unchanged, result.duplicates)
 
 
+@retry_on_conflict
 def upsert_events(*, items: list[dict[str, Any]]) -> BulkResult:
     """Create or update events matched by external id; ``customer`` is each one's id."""
     refusals = _Refusals()
@@ -193,9 +221,15 @@ def _customer_ids(rows: list[ParsedRow]) -> set[int]:
 
 
 def refresh_segments_later(customer_ids: Iterable[int]) -> None:
-    """After the commit, refresh these customers' features and live segment memberships."""
+    """Announce the changed customers; after the commit, refresh their features and live
+    segment memberships."""
     ids = sorted({pk for pk in customer_ids if pk is not None})
-    if not ids or not apps.is_installed("segmentation"):
+    if not ids:
+        return
+    customers_changed.send(sender=Customer, customer_ids=set(ids))
+    # TODO(merge): once segmentation listens to customers_changed (issue 10), drop the
+    # direct refresh below: crm must not import segmentation.
+    if not apps.is_installed("segmentation"):
         return
     from segmentation.conf import segmentation_settings
 

@@ -53,7 +53,14 @@ class ImportCommand(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=None,
                             help="rows per transaction (default RULECAST_CRM IMPORT_BATCH_SIZE)")
         parser.add_argument("--encoding", default=None,
-                            help="the file's encoding (default: UTF-8 if valid, else GB18030)")
+                            help="the file's encoding (default: UTF-8 if valid, else detected "
+                                 "among RULECAST_CRM IMPORT_ENCODINGS: GB18030, Windows-1252)")
+        parser.add_argument(
+            "--rate", action="append", default=[], metavar="CODE=RATE",
+            help="exchange rate of a currency into the shop's (DEFAULT_CURRENCY), e.g. "
+                 "--rate EUR=1.08 (repeatable; replaces RULECAST_CRM CURRENCY_RATES); rows in "
+                 "a currency without a rate are refused",
+        )
         parser.add_argument("--delimiter", default=None,
                             help="the field delimiter (default: sniffed; use \\t for tab)")
 
@@ -75,12 +82,26 @@ class ImportCommand(BaseCommand):
                 batch_size=options["batch_size"],
                 encoding=options["encoding"],
                 delimiter=delimiter,
+                currency_rates=self.parse_rates(options["rate"]),
             )
         except ImportFileError as exc:
             raise CommandError(str(exc)) from None
         self.print_report(report)
         if report.failure is not None:
             raise CommandError("the import stopped at a failed batch (see above)")
+
+    @staticmethod
+    def parse_rates(pairs: list[str]) -> dict[str, str] | None:
+        """``['EUR=1.08', ...]`` to a rate table; None (the setting) when none is given."""
+        if not pairs:
+            return None
+        rates = {}
+        for pair in pairs:
+            code, sep, rate = pair.partition("=")
+            if not sep or not code.strip() or not rate.strip():
+                raise CommandError(f"--rate expects CODE=RATE, got {pair!r}")
+            rates[code.strip()] = rate.strip()
+        return rates
 
     def open_source(self, name: str):
         if name == "-":

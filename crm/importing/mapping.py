@@ -40,11 +40,57 @@ ORDER_FIELDS: dict[str, str] = {
     "item_count": "count", "category": "text", "channel": "text", "status": "status",
 }
 ATTRIBUTES = "attributes"
-# Common headers for our fields (after lower-casing and replacing spaces by underscores).
-HEADER_ALIASES = {
-    "e_mail": "email", "email_address": "email",
-    "customer_id": "customer_external_id", "order_id": "order_external_id",
+# Headers shops' exports use for our fields (lower case, spaces and dashes as
+# underscores), best first: when two columns fit one field, the better one feeds it
+# and the other is kept as an attribute ("Total" wins over "Subtotal" and "Price").
+_CUSTOMER_ID_HEADERS = ["customer_id", "customer_external_id", "customer_number",
+                        "customer_no", "client_id", "customer_user_id", "user_id", "buyer_id",
+                        "customer"]
+_EMAIL_HEADERS = ["email", "e_mail", "email_address", "customer_email", "billing_email",
+                  "buyer_email"]
+_ORDER_HEADERS: dict[str, list[str]] = {
+    "order_external_id": ["order_id", "order_external_id", "order_number", "order_no",
+                          "invoice_id", "invoice_no", "invoice_number", "invoice",
+                          "transaction_id"],
+    "placed_at": ["order_date", "date", "invoice_date", "purchase_date", "created_at",
+                  "order_created", "created", "date_created", "order_time", "paid_at",
+                  "processed_at", "transaction_date", "timestamp"],
+    "amount": ["total", "order_total", "total_price", "grand_total", "total_amount",
+               "amount_paid", "revenue", "sales", "price", "subtotal", "line_total"],
+    "item_count": ["items", "quantity", "qty", "item_quantity", "lineitem_quantity",
+                   "units", "number_of_items", "num_items"],
+    "currency": ["order_currency", "currency_code"],
+    "status": ["order_status", "financial_status", "payment_status", "state"],
+    "category": ["product_category", "product_type", "category_name"],
+    "channel": ["sales_channel", "source_name", "source"],
 }
+_CUSTOMER_HEADERS: dict[str, list[str]] = {
+    "name": ["full_name", "customer_name", "billing_name"],
+    "signed_up_at": ["signup_date", "sign_up_date", "registration_date", "date_registered",
+                     "registered_at", "customer_since"],
+}
+
+
+def _aliases(kind: str) -> dict[str, tuple[str, int]]:
+    """Header (normalised) to the field name it stands for in ``kind``, and its rank."""
+    table: dict[str, list[str]] = {}
+    if kind == ImportKind.CUSTOMERS:
+        table = {"external_id": _CUSTOMER_ID_HEADERS, "email": _EMAIL_HEADERS,
+                 **_CUSTOMER_HEADERS}
+        table["signed_up_at"] = [*table["signed_up_at"], "created_at", "created"]
+    elif kind == ImportKind.ORDERS:
+        table = {"customer_external_id": _CUSTOMER_ID_HEADERS,
+                 "customer_email": _EMAIL_HEADERS, **_ORDER_HEADERS}
+        # An orders file's own "Id" and "Name" are the order's (Shopify: "#1001").
+        table["order_external_id"] = [*table["order_external_id"], "id", "name"]
+    else:
+        table = {"customer_external_id": _CUSTOMER_ID_HEADERS,
+                 "customer_email": _EMAIL_HEADERS, **_CUSTOMER_HEADERS, **_ORDER_HEADERS}
+    aliases: dict[str, tuple[str, int]] = {}
+    for name, headers in table.items():
+        for rank, header in enumerate(headers, start=1):
+            aliases.setdefault(header, (name, rank))
+    return aliases
 
 
 @dataclass(frozen=True)
@@ -116,8 +162,19 @@ def attribute_key(header: str) -> str:
 
 
 def _normalize_header(header: str) -> str:
-    name = re.sub(r"[\s\-]+", "_", header.strip().casefold())
-    return HEADER_ALIASES.get(name, name)
+    return re.sub(r"[\s\-]+", "_", header.strip().casefold())
+
+
+def guess_target(header: str, kind: str) -> tuple[Target, int] | None:
+    """The field a header names by itself (rank 0) or by a usual alias (rank 1+)."""
+    name = _normalize_header(header)
+    target = resolve_field(name, kind)
+    if target is not None:
+        return target, 0
+    alias = _aliases(kind).get(name)
+    if alias is None:
+        return None
+    return resolve_field(alias[0], kind), alias[1]
 
 
 @dataclass(frozen=True)
@@ -253,8 +310,26 @@ REQUIRED = {
 
 
 def plan_columns(header: list[str], kind: str, mapping: ImportMapping | None) -> list[Column]:
-    """Match the file's header to targets: the mapping first, then header names."""
+    """Match the file's header to targets: the mapping first, then header names.
+
+    Raises :class:`ImportFileError` when a field the import needs has no column.
+    """
     mapping = mapping or ImportMapping()
+    columns = assign_columns(header, kind, mapping)
+    present = {(c.target.entity, c.target.field) for c in columns}
+    for alternatives in REQUIRED[kind]:
+        if not present.intersection(alternatives):
+            names = " or ".join(field for _, field in alternatives)
+            raise ImportFileError(
+                f"no column for {names}; the file's columns are: {', '.join(header)} "
+                "(map one with a column mapping)"
+            )
+    return columns
+
+
+def assign_columns(header: list[str], kind: str, mapping: ImportMapping) -> list[Column]:
+    """Each column's target: the mapping's choice, else what its header names, else an
+    attribute."""
     mapping.check(kind)
     positions: dict[str, int] = {}
     for index, name in enumerate(header):
@@ -273,11 +348,20 @@ def plan_columns(header: list[str], kind: str, mapping: ImportMapping | None) ->
         used[index] = resolve_field(name, kind)
     taken = set(used.values())
     default_entity = "customer" if kind == ImportKind.CUSTOMERS else "order"
+    # The best-ranked header for each field the mapping leaves open.
+    best: dict[Target, tuple[int, int]] = {}
+    for index, name in enumerate(header):
+        guess = guess_target(name, kind) if index not in used and name else None
+        if guess is not None and guess[0] not in taken:
+            target, rank = guess
+            if target not in best or rank < best[target][0]:
+                best[target] = (rank, index)
+    chosen = {index: target for target, (_, index) in best.items()}
     for index, name in enumerate(header):
         if index in used or not name:
             continue
-        target = resolve_field(_normalize_header(name), kind)
-        if target is None or target in taken:
+        target = chosen.get(index)
+        if target is None:
             key = attribute_key(name)
             target = Target(default_entity, ATTRIBUTES, key)
             suffix = 1
@@ -291,16 +375,29 @@ def plan_columns(header: list[str], kind: str, mapping: ImportMapping | None) ->
         value_tables[resolve_field(name, kind)] = {
             str(key).strip().casefold(): value for key, value in table.items()
         }
-    columns = [
+    return [
         Column(index, header[index], target, value_tables.get(target))
         for index, target in sorted(used.items())
     ]
-    present = {(c.target.entity, c.target.field) for c in columns}
-    for alternatives in REQUIRED[kind]:
-        if not present.intersection(alternatives):
-            names = " or ".join(field for _, field in alternatives)
-            raise ImportFileError(
-                f"no column for {names}; the file's columns are: {', '.join(header)} "
-                "(map one with a column mapping)"
-            )
-    return columns
+
+
+def field_name(target: Target, kind: str) -> str:
+    """The name a mapping uses for ``target`` in an import of ``kind`` (the first of its
+    names in :func:`field_names`' order that is not a ``customer_`` alias)."""
+    if target.field == ATTRIBUTES:
+        prefix = "order_attributes." if (
+            kind == ImportKind.CUSTOMERS_AND_ORDERS and target.entity == "order"
+        ) else "attributes."
+        return prefix + target.key
+    names = [name for name, named in _field_names(kind)[0].items() if named == target]
+    plain = [name for name in names if not name.startswith("customer_")
+             or kind == ImportKind.ORDERS]
+    return (plain or names)[0]
+
+
+def targets(kind: str) -> list[tuple[str, Target]]:
+    """The fields of an import of ``kind``, each once, by its :func:`field_name`."""
+    seen: dict[Target, str] = {}
+    for target in _field_names(kind)[0].values():
+        seen.setdefault(target, field_name(target, kind))
+    return [(name, target) for target, name in seen.items()]

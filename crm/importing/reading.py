@@ -9,9 +9,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
+
+from ..conf import crm_settings
 
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
@@ -54,8 +56,16 @@ def _replace_and_count(error: UnicodeDecodeError) -> tuple[str, int]:
 codecs.register_error("rulecast_import", _replace_and_count)
 
 
-def sniff_encoding(head: bytes, at_end: bool) -> str:
-    """UTF-8 (with or without BOM) if the first chunk decodes strictly, else GB18030 (GBK)."""
+def sniff_encoding(head: bytes, at_end: bool, candidates: Sequence[str] = ("gb18030", "cp1252")
+                   ) -> str:
+    """The encoding of a file from its first chunk.
+
+    A BOM says it; else UTF-8 if the chunk decodes strictly; else the candidate that
+    charset-normalizer finds the least chaotic (by default GB18030, a superset of GBK,
+    and Windows-1252, a superset of Latin-1: what Chinese and Western spreadsheets
+    save). Raises :class:`ImportFileError` when none decodes the chunk: a binary file,
+    or an encoding to give explicitly.
+    """
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -63,8 +73,20 @@ def sniff_encoding(head: bytes, at_end: bool) -> str:
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=at_end)
     except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8"
+        pass
+    else:
+        return "utf-8"
+    from charset_normalizer import from_bytes
+
+    if not at_end:  # a multi-byte character may be cut at the chunk's end
+        head = head[: head.rfind(b"\n") + 1] or head
+    best = from_bytes(head, cp_isolation=list(candidates)).best()
+    if best is None:
+        raise ImportFileError(
+            "the file is not text in UTF-8 or " + " / ".join(candidates)
+            + " (give its encoding, or save it as UTF-8 CSV)"
+        )
+    return codecs.lookup(best.encoding).name
 
 
 def sniff_delimiter(sample: str) -> str:
@@ -106,7 +128,7 @@ def open_csv(
     if isinstance(head, str):
         raise ImportFileError("open the file in binary mode")
     at_end = len(head) < SNIFF_BYTES
-    encoding = encoding or sniff_encoding(head, at_end)
+    encoding = encoding or sniff_encoding(head, at_end, crm_settings.IMPORT_ENCODINGS)
     try:
         codecs.lookup(encoding)
     except LookupError:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,24 @@ class ImportReport:
     failure: BatchFailure | None = None
     columns: dict[str, str] = field(default_factory=dict)
 
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (stored with an admin import job)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportReport:
+        """The report :meth:`as_dict` gave."""
+        failure = data.get("failure")
+        return cls(**{
+            **data,
+            "customers": Counts(**data["customers"]),
+            "orders": Counts(**data["orders"]),
+            "errors": tuple(RowError(**error) for error in data["errors"]),
+            "batches_committed": tuple(Batch(**batch) for batch in data["batches_committed"]),
+            "failure": BatchFailure(Batch(**failure["batch"]), failure["error"])
+            if failure else None,
+        })
+
     @property
     def created(self) -> int:
         return self.customers.created + self.orders.created
@@ -104,7 +123,7 @@ class ImportReport:
             f"{self.rows_read} rows read ({self.encoding}, delimiter {self.delimiter!r}); "
             f"{self.error_count} errors; {self.duplicates} rows repeated an earlier row.",
         ]
-        if self.kind != "orders":
+        if self.kind != "orders" or self.customers.created:
             c = self.customers
             lines.append(
                 f"Customers: {c.created} {verb} created, {c.updated} updated, "

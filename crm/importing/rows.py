@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import date, timedelta, tzinfo
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.utils import timezone
 
-from ..models import Customer, ImportKind, Order
+from ..models import Customer, ImportKind, Order, OrderStatus
 from . import values
 from .mapping import ATTRIBUTES, Column, Target
 from .report import RowError
@@ -21,6 +21,7 @@ NO_VALUE = frozenset({
 })
 
 _UNMAPPED = object()
+_CENT = Decimal("0.01")
 
 # Where a column's value is stored: an index into (customer, customer attrs, order, order attrs).
 _SLOTS = {("customer", False): 0, ("customer", True): 1, ("order", False): 2, ("order", True): 3}
@@ -102,6 +103,8 @@ class RowParser:
         date_format: str = "",
         tz: tzinfo | None = None,
         encoding: str = "utf-8",
+        currency: str = "CNY",
+        rates: dict[str, Decimal] | None = None,
         on_error: Callable[[RowError], None],
     ) -> None:
         tz = tz or timezone.get_current_timezone()
@@ -111,6 +114,8 @@ class RowParser:
         self.encoding = encoding
         self.on_error = on_error
         self.today = timezone.localdate()
+        self.currency = currency
+        self.rates = rates or {}
         self.plan = []
         for column in columns:
             target = column.target
@@ -122,6 +127,11 @@ class RowParser:
                 (column.index, column.header, parse, column.values, is_text,
                  _SLOTS[(target.entity, is_attr)], name)
             )
+        # Most columns have no value table: they take the short loop in parse().
+        self.plain = [(index, parse, is_text, slot, name)
+                      for index, _, parse, table, is_text, slot, name in self.plan
+                      if table is None]
+        self.translated = [entry for entry in self.plan if entry[3] is not None]
         headers = {(c.target.entity, c.target.field): c.header for c in columns}
         self.key_columns = " / ".join(
             headers[key] for key in [("customer", "external_id"), ("customer", "email"),
@@ -131,6 +141,7 @@ class RowParser:
         )
         self.placed_column = headers.get(("order", "placed_at"), "placed_at")
         self.amount_column = headers.get(("order", "amount"), "amount")
+        self.currency_column = headers.get(("order", "currency"), "currency")
         self.with_orders = kind != ImportKind.CUSTOMERS
 
     def _reject(self, line: int, column: str, reason: str, value: str = "") -> None:
@@ -152,26 +163,33 @@ class RowParser:
             cells = cells + [""] * (self.width - count)  # spreadsheets drop empty trailing cells
         slots: tuple[dict, dict, dict, dict] = ({}, {}, {}, {})
         failed = False
-        for index, header, parse, table, is_text, slot, name in self.plan:
+        for index, parse, is_text, slot, name in self.plain:
+            raw = cells[index].strip()
+            if raw and not (is_text and raw in NO_VALUE):
+                try:
+                    slots[slot][name] = parse(raw)
+                except ValueError as exc:
+                    if raw in NO_VALUE:  # e.g. #N/A in a date column: no value
+                        continue
+                    self._reject(line, self.plan_header(index), str(exc), raw)
+                    failed = True
+        for index, header, parse, table, _is_text, slot, name in self.translated:
             raw = cells[index].strip()
             if not raw:
                 continue
-            if table is not None:
-                mapped = table.get(raw.casefold(), _UNMAPPED)
-                if mapped is _UNMAPPED:
-                    if raw in NO_VALUE:
-                        continue
-                elif isinstance(mapped, str):
-                    raw = mapped.strip()
-                    if not raw:
-                        continue
-                elif slot in (1, 3):  # an attribute takes any JSON value
-                    slots[slot][name] = mapped
+            mapped = table.get(raw.casefold(), _UNMAPPED)
+            if mapped is _UNMAPPED:
+                if raw in NO_VALUE:
                     continue
-                else:
-                    raw = str(mapped)
-            elif is_text and raw in NO_VALUE:
+            elif isinstance(mapped, str):
+                raw = mapped.strip()
+                if not raw:
+                    continue
+            elif slot in (1, 3):  # an attribute takes any JSON value
+                slots[slot][name] = mapped
                 continue
+            else:
+                raw = str(mapped)
             try:
                 slots[slot][name] = parse(raw)
             except ValueError as exc:
@@ -198,13 +216,27 @@ class RowParser:
             if "amount" not in order:
                 self._reject(line, self.amount_column, "the order's amount is missing")
                 return None
-            amount, currency = order["amount"]
+            amount, symbol = order["amount"]
+            currency = order.get("currency") or symbol or self.currency
+            if currency != self.currency:
+                rate = self.rates.get(currency)
+                if rate is None:
+                    self._reject(
+                        line, self.currency_column if "currency" in order else self.amount_column,
+                        f"the amount is in {currency}, not the shop's currency "
+                        f"{self.currency} (give an exchange rate for {currency})", currency,
+                    )
+                    return None
+                order_attrs = {**order_attrs, "original_amount": str(amount),
+                               "original_currency": currency}
+                amount = (amount * rate).quantize(_CENT, rounding=ROUND_HALF_UP)
             order["amount"] = amount
-            if currency and "currency" not in order:
-                order["currency"] = currency
-            if "external_id" not in order:
-                order["external_id"] = self.derived_order_id(cells)
-                order["derived"] = True
+            order["currency"] = self.currency
+            if amount < 0 and order.get("status", OrderStatus.COMPLETED) != OrderStatus.REFUNDED:
+                self._reject(line, self.amount_column,
+                             "a negative amount (only a refunded order may have one)",
+                             str(amount))
+                return None
         row = ParsedRow(line, customer, customer_attrs, order, order_attrs)
         if "age" in customer:
             age = customer.pop("age")
@@ -220,9 +252,3 @@ class RowParser:
             if column_index == index:
                 return header
         return f"column {index + 1}"
-
-    @staticmethod
-    def derived_order_id(cells: list[str]) -> str:
-        """A stable id for an order without one: a hash of the whole row's content."""
-        content = "\x1f".join(cell.strip() for cell in cells).encode("utf-8", "surrogatepass")
-        return "row-" + hashlib.blake2b(content, digest_size=12).hexdigest()

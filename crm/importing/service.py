@@ -6,18 +6,23 @@ import contextlib
 import gc
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
 from django.db import Error as DatabaseError
 from django.db import connection, connections, reset_queries, transaction
+from django.db.models import Max
 
 from ..conf import crm_settings
-from ..models import ImportKind
+from ..models import Customer, ImportKind
+from ..signals import customers_changed
+from . import indexes
 from .mapping import ATTRIBUTES, ImportMapping, plan_columns
-from .reading import MalformedCsv, open_csv
+from .reading import ImportFileError, MalformedCsv, open_csv
 from .report import Batch, BatchFailure, Counts, ImportReport, RowError
 from .rows import ParsedRow, RowParser
 from .upsert import BatchResult, BatchUpsert
@@ -33,6 +38,8 @@ def import_csv(
     batch_size: int | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    currency_rates: Mapping[str, Decimal | str] | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Import customers, orders or both from a CSV file (a path or a binary stream).
 
@@ -40,23 +47,42 @@ def import_csv(
     bad rows are reported and skipped. If a batch fails (say the database goes away)
     it is rolled back whole and the import stops; the report says which batches were
     committed. A dry run does all the work in a transaction that is rolled back.
+
+    Amounts must be in the shop's currency (``DEFAULT_CURRENCY``): a row in another
+    one is a row error, unless ``currency_rates`` (default: the ``CURRENCY_RATES``
+    setting) gives its rate into the shop's currency. ``on_progress`` is called with
+    the number of rows read after each committed batch. After an import that wrote
+    anything, :data:`crm.signals.customers_changed` is sent with the customers concerned.
     Raises :class:`~crm.importing.ImportFileError` when the file cannot be read at all.
     """
     kind = ImportKind(kind)
+    rates = _rates(crm_settings.CURRENCY_RATES if currency_rates is None else currency_rates)
+    options = (kind, mapping, dry_run, batch_size, encoding, delimiter, rates, on_progress)
     if isinstance(source, (str, Path)):
         with open(source, "rb") as stream:
-            return _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter)
-    return _import(source, kind, mapping, dry_run, batch_size, encoding, delimiter)
+            return _import(stream, *options)
+    return _import(source, *options)
 
 
-def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter) -> ImportReport:
+def _rates(rates: Mapping[str, Decimal | str]) -> dict[str, Decimal]:
+    try:
+        return {code.strip().upper(): Decimal(str(rate)) for code, rate in rates.items()}
+    except (ArithmeticError, AttributeError) as exc:
+        raise ImportFileError(f"exchange rates must be numbers by currency code ({exc})"
+                              ) from None
+
+
+def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter, rates,
+            on_progress) -> ImportReport:
+    estimated_rows = None if dry_run else indexes.estimate_rows(stream)
     csv_file = open_csv(stream, encoding=encoding, delimiter=delimiter)
     columns = plan_columns(csv_file.header, kind, mapping)
     errors = _Errors(crm_settings.IMPORT_MAX_REPORTED_ERRORS)
     parser = RowParser(
         columns, kind, width=len(csv_file.header),
         date_format=mapping.date_format if mapping else "",
-        encoding=csv_file.encoding, on_error=errors.add,
+        encoding=csv_file.encoding, currency=crm_settings.DEFAULT_CURRENCY, rates=rates,
+        on_error=errors.add,
     )
     headers = {c.target.field: c.header for c in columns if c.target.field != ATTRIBUTES}
     upsert = BatchUpsert(kind, get_writer(), errors.add, headers)
@@ -67,9 +93,11 @@ def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter) -> 
     # transaction (or a dry run's) must see the writes.
     threaded = (crm_settings.IMPORT_WRITER_THREAD and not dry_run
                 and not connection.in_atomic_block)
-    committer = (_ThreadedCommitter if threaded else _Committer)(upsert)
+    committer = (_ThreadedCommitter if threaded else _Committer)(upsert, on_progress)
     outer = transaction.atomic() if dry_run else contextlib.nullcontext()
-    with outer, _fewer_collections():
+    newest_customer = Customer.objects.aggregate(newest=Max("pk"))["newest"] or 0
+    set_aside = indexes.set_aside_for(kind, estimated_rows)
+    with outer, _fewer_collections(), set_aside:
         try:
             for rows in reading.batches(batch_size):
                 if not committer.submit(rows):
@@ -78,6 +106,10 @@ def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter) -> 
             committer.close()
         if dry_run:
             transaction.set_rollback(True)
+    if not dry_run and (committer.customers.written or committer.orders.written):
+        # A customers file's new ids are not read back (COPY returns none): find them.
+        unknown_ids = kind == ImportKind.CUSTOMERS and committer.customers.created
+        _announce(committer.customer_ids, newest_customer if unknown_ids else None)
 
     return ImportReport(
         kind=kind.value,
@@ -110,6 +142,24 @@ def _fewer_collections(threshold: int = 50_000) -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*old)
+
+
+ANNOUNCE_CHUNK = 50_000
+
+
+def _announce(customer_ids: set[int], created_after: int | None) -> None:
+    """Send ``customers_changed`` with the customers the import wrote or gave orders,
+    and those above ``created_after`` (new customers whose ids were not read back).
+    Ids go in sets of at most ``ANNOUNCE_CHUNK``, so a million new customers never sit
+    in memory at once."""
+    ids = iter(customer_ids)
+    while chunk := set(islice(ids, ANNOUNCE_CHUNK)):
+        customers_changed.send(sender=import_csv, customer_ids=chunk)
+    if created_after is not None:
+        new = Customer.objects.filter(pk__gt=created_after)
+        ids = new.order_by().values_list("pk", flat=True).iterator(chunk_size=ANNOUNCE_CHUNK)
+        while chunk := set(islice(ids, ANNOUNCE_CHUNK)):
+            customers_changed.send(sender=import_csv, customer_ids=chunk)
 
 
 def _target_label(target) -> str:
@@ -172,8 +222,11 @@ class _Reading:
 class _Committer:
     """Upserts each batch in its own transaction and tallies what was committed."""
 
-    def __init__(self, upsert: Callable[[list[ParsedRow]], BatchResult]) -> None:
+    def __init__(self, upsert: Callable[[list[ParsedRow]], BatchResult],
+                 on_progress: Callable[[int], None] | None = None) -> None:
         self.upsert = upsert
+        self.on_progress = on_progress
+        self.customer_ids: set[int] = set()
         self.customers = Counts()
         self.orders = Counts()
         self.duplicates = 0
@@ -198,6 +251,9 @@ class _Committer:
         self.customers += result.customers
         self.orders += result.orders
         self.duplicates += result.duplicates
+        self.customer_ids |= result.customer_ids
+        if self.on_progress is not None:
+            self.on_progress(rows[-1].line - 1)
         if settings.DEBUG:
             reset_queries()  # DEBUG logs every query: keep memory bounded
         return True
@@ -210,8 +266,9 @@ class _ThreadedCommitter(_Committer):
     """The same in a writer thread with its own connection, so that the database
     works on one batch while the next one is read and parsed."""
 
-    def __init__(self, upsert: Callable[[list[ParsedRow]], BatchResult]) -> None:
-        super().__init__(upsert)
+    def __init__(self, upsert: Callable[[list[ParsedRow]], BatchResult],
+                 on_progress: Callable[[int], None] | None = None) -> None:
+        super().__init__(upsert, on_progress)
         self.queue: queue.Queue = queue.Queue(maxsize=2)
         self.crash: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="crm-import-writer", daemon=True)

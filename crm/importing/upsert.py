@@ -12,9 +12,11 @@ and upserted with the lookups.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -33,7 +35,7 @@ CUSTOMER_DEFAULTS: dict[str, Any] = {
 ORDER_DEFAULTS: dict[str, Any] = {
     "item_count": 1, "category": "", "channel": "", "status": OrderStatus.COMPLETED,
 }
-_ORDER_VALUES = frozenset(ORDER_COLUMNS) - {"customer_id", "attributes"}
+_ORDER_VALUES = frozenset(ORDER_COLUMNS) - {"customer_id", "attributes", "import_key"}
 ESTIMATED = "birth_date_estimated"
 
 
@@ -58,6 +60,7 @@ class BatchResult:
     duplicates: int = 0
     found: int = 0  # stored records matched
     rejected: list[RowError] = field(default_factory=list)
+    customer_ids: set[int] = field(default_factory=set)  # customers written or given orders
 
 
 class BatchUpsert:
@@ -76,16 +79,20 @@ class BatchUpsert:
         self.headers = headers
         self.currency = crm_settings.DEFAULT_CURRENCY
         self.only_new = True  # the last batch matched no stored record
+        # Orders without an id seen so far, by (customer, time, amount): their positions.
+        self.positions: dict[str, int] = {}
 
     def __call__(self, rows: list[ParsedRow]) -> BatchResult:
         """Write a batch (inside the caller's transaction)."""
         result = None
+        positions = dict(self.positions)
         if self.only_new:
             try:
                 with transaction.atomic():  # a savepoint, undone if a record exists
                     result = self._run(rows, lookup=False)
             except IntegrityError:
                 result = None
+                self.positions = positions
         if result is None:
             result = self._run(rows, lookup=True)
             self.only_new = result.found == 0
@@ -179,6 +186,8 @@ class BatchUpsert:
         if changed:
             self.writer.update_customers([(r.id, r.state) for r in changed])
         result.customers = Counts(len(new), len(changed), len(touched) - len(new) - len(changed))
+        # New customers' ids may be unknown (COPY returns none): the import finds them.
+        result.customer_ids.update(r.id for r in [*new, *changed] if r.id is not None)
         if self.kind == ImportKind.CUSTOMERS:  # else a customer's rows are its orders
             result.duplicates += repeated
         return owners
@@ -191,41 +200,46 @@ class BatchUpsert:
         customer_ids = self._order_customers(rows, result) if owners is None else [
             owner.id if owner is not None else None for owner in owners
         ]
-        seen_derived: dict[str, int] = {}
-        wanted: list[tuple[ParsedRow, int, str]] = []
-        for row, customer_id in zip(rows, customer_ids, strict=True):
+        wanted: list[tuple[ParsedRow, int, tuple[str, str]]] = []
+        for row, customer_id, in zip(rows, customer_ids, strict=True):
             if customer_id is None:
                 continue
-            external_id = row.order["external_id"]
-            if row.order.get("derived"):
-                # Identical rows (same content) are distinct orders: number the repeats.
-                count = seen_derived[external_id] = seen_derived.get(external_id, 0) + 1
-                if count > 1:
-                    external_id = f"{external_id}-{count}"
-            wanted.append((row, customer_id, external_id))
+            external_id = row.order.get("external_id")
+            if external_id:
+                wanted.append((row, customer_id, ("external_id", external_id)))
+            else:
+                wanted.append((row, customer_id, ("import_key", self._import_key(
+                    customer_id, row.order["placed_at"], row.order["amount"]))))
 
-        by_ext: dict[str, _Record] = {}
+        by_key: dict[tuple[str, str], _Record] = {}
         if lookup and wanted:
-            for values in self.writer.find_orders({ext for _, _, ext in wanted}):
-                by_ext[values["external_id"]] = _Record(values.pop("id"), values)
+            ext_ids = {value for _, _, (name, value) in wanted if name == "external_id"}
+            keys = {value for _, _, (name, value) in wanted if name == "import_key"}
+            for values in self.writer.find_orders(ext_ids, keys):
+                record = _Record(values.pop("id"), values)
+                if values["external_id"]:
+                    by_key["external_id", values["external_id"]] = record
+                if values["import_key"]:
+                    by_key["import_key", values["import_key"]] = record
                 result.found += 1
         touched: list[_Record] = []
         repeated = 0
-        for row, customer_id, external_id in wanted:
-            record = by_ext.get(external_id)
+        for row, customer_id, key in wanted:
+            record = by_key.get(key)
             if record is None:
-                record = by_ext[external_id] = _Record(None, None)
-                record.state = {**ORDER_DEFAULTS, "currency": self.currency, "attributes": {}}
+                record = by_key[key] = _Record(None, None)
+                record.state = {**ORDER_DEFAULTS, "currency": self.currency, "attributes": {},
+                                "external_id": None, "import_key": None}
             if record.touched:
                 repeated += 1
             else:
                 record.touched = True
                 touched.append(record)
             state = record.state
-            for key, value in row.order.items():
-                if key in _ORDER_VALUES:
-                    state[key] = value
-            state["external_id"] = external_id
+            for name, value in row.order.items():
+                if name in _ORDER_VALUES:
+                    state[name] = value
+            state[key[0]] = key[1]
             state["customer_id"] = customer_id
             if row.order_attributes:
                 state["attributes"] = {**state["attributes"], **row.order_attributes}
@@ -238,27 +252,64 @@ class BatchUpsert:
             self.writer.update_orders(changed)
         result.orders = Counts(len(new), len(changed), len(touched) - len(new) - len(changed))
         result.duplicates += repeated
+        for record in touched:
+            if record.id is None or record.state != record.original:
+                result.customer_ids.add(record.state["customer_id"])
+                if record.original is not None:
+                    result.customer_ids.add(record.original["customer_id"])
+
+    def _import_key(self, customer_id: int, placed_at: datetime, amount: Decimal) -> str:
+        """The stable key of an order without an id: its customer, time, amount, and its
+        position among the import's orders with the same three (identical rows are
+        distinct orders). Importing the same rows again gives the same keys."""
+        moment = placed_at.astimezone(UTC).isoformat()
+        base = f"{customer_id}|{moment}|{amount}"
+        position = self.positions[base] = self.positions.get(base, 0) + 1
+        content = f"{base}|{position}".encode()
+        return hashlib.blake2b(content, digest_size=16).hexdigest()
 
     def _order_customers(self, rows: list[ParsedRow], result: BatchResult) -> list[int | None]:
-        """Each row's customer id, found by external id or email; unknown ones refused."""
+        """Each row's customer id, found by external id or email, or created (with that
+        external id and email) when the import has not seen it: an orders-only file
+        brings its customers along."""
         ext_ids = {r.order["customer_external_id"] for r in rows
                    if "customer_external_id" in r.order}
         emails = {r.order["customer_email"] for r in rows if "customer_email" in r.order}
         by_ext, by_email = {}, {}
         for pk, ext, email in self.writer.find_customer_ids(ext_ids, emails):
-            by_ext[ext] = pk
-            by_email[email] = pk
+            if ext:
+                by_ext[ext] = pk
+            if email:
+                by_email[email] = pk
+        missing: dict[tuple[str | None, str | None], dict[str, Any]] = {}
+        seen_ext: set[str] = set()
+        seen_email: set[str] = set()
+        for row in rows:
+            ext, email = row.order.get("customer_external_id"), row.order.get("customer_email")
+            if (ext and ext in by_ext) or (email and email in by_email):
+                continue
+            if (ext and ext in seen_ext) or (not ext and email in seen_email):
+                continue
+            if email in seen_email:  # the address already goes to another new customer
+                email = None
+            missing[ext, email] = {**CUSTOMER_DEFAULTS, "external_id": ext, "email": email,
+                                   "attributes": {}}
+            seen_ext.add(ext)
+            seen_email.add(email)
+        if missing:
+            states = list(missing.values())
+            ids = self.writer.insert_customers(states, return_ids=True)
+            for state, pk in zip(states, ids, strict=True):
+                if state["external_id"]:
+                    by_ext[state["external_id"]] = pk
+                if state["email"]:
+                    by_email.setdefault(state["email"], pk)
+            result.customers = result.customers + Counts(created=len(states))
         found = []
         for row in rows:
             ext, email = row.order.get("customer_external_id"), row.order.get("customer_email")
-            pk = (by_ext.get(ext) if ext else None) or (by_email.get(email) if email else None)
-            if pk is None:
-                self._refuse(
-                    result, row.line, "customer_external_id" if ext else "customer_email",
-                    "no customer with this " + ("external id" if ext else "email")
-                    + " (import the customers first)", ext or email,
-                )
-            found.append(pk)
+            found.append((by_ext.get(ext) if ext else None)
+                         or (by_email.get(email) if email else None))
         return found
 
 

@@ -106,17 +106,28 @@ parse_consent = _choice_parser(
     "consent status (expected granted, withdrawn or unknown)",
 )
 
-parse_order_status = _choice_parser(
+_parse_order_status = _choice_parser(
     {
         **dict.fromkeys(
-            ["completed", "complete", "paid", "done", "delivered", "shipped", "已完成", "完成"],
+            ["completed", "complete", "paid", "done", "delivered", "shipped", "fulfilled",
+             "processing", "partially_refunded", "partially refunded", "已完成", "完成"],
             OrderStatus.COMPLETED,
         ),
-        **dict.fromkeys(["cancelled", "canceled", "已取消", "取消"], OrderStatus.CANCELLED),
-        **dict.fromkeys(["refunded", "returned", "已退款", "退款"], OrderStatus.REFUNDED),
+        **dict.fromkeys(["cancelled", "canceled", "voided", "failed", "已取消", "取消"],
+                        OrderStatus.CANCELLED),
+        **dict.fromkeys(["refunded", "returned", "refund", "已退款", "退款"],
+                        OrderStatus.REFUNDED),
     },
     "order status (expected completed, cancelled or refunded)",
 )
+
+
+def parse_order_status(value: str) -> str:
+    """An order's status; shops' own words (Shopify's "paid", WooCommerce's
+    "wc-processing") included."""
+    if value[:3].casefold() == "wc-":
+        value = value[3:]
+    return _parse_order_status(value)
 
 
 def parse_currency(value: str) -> str:

@@ -24,8 +24,8 @@ CUSTOMER_COLUMNS = [
     "attributes",
 ]
 ORDER_COLUMNS = [
-    "customer_id", "external_id", "placed_at", "amount", "currency", "item_count",
-    "category", "channel", "status", "attributes",
+    "customer_id", "external_id", "import_key", "placed_at", "amount", "currency",
+    "item_count", "category", "channel", "status", "attributes",
 ]
 
 
@@ -55,11 +55,12 @@ class BatchWriter:
         return Customer.objects.filter(query).order_by().values_list("id", "external_id",
                                                                       "email")
 
-    def find_orders(self, ext_ids: set[str]) -> Iterable[dict[str, Any]]:
-        """Stored orders with these external ids: id and columns."""
-        return Order.objects.filter(external_id__in=ext_ids).order_by().values(
-            "id", *ORDER_COLUMNS
-        )
+    def find_orders(self, ext_ids: set[str], keys: set[str] = frozenset()
+                    ) -> Iterable[dict[str, Any]]:
+        """Stored orders with these external ids or import keys: id and columns."""
+        return Order.objects.filter(
+            Q(external_id__in=ext_ids) | Q(import_key__in=keys)
+        ).order_by().values("id", *ORDER_COLUMNS)
 
     def insert_customers(
         self, records: list[dict[str, Any]], *, return_ids: bool = False
@@ -93,7 +94,7 @@ class PostgresCopyWriter(BatchWriter):
 
     def find_customers(self, ext_ids: set[str], emails: set[str]) -> Iterable[dict[str, Any]]:
         names = ["id", *CUSTOMER_COLUMNS]
-        for row in self._select(Customer, names, ext_ids, emails):
+        for row in self._select(Customer, names, {"external_id": ext_ids, "email": emails}):
             values = dict(zip(names, row, strict=True))
             if isinstance(values["attributes"], str):
                 values["attributes"] = json.loads(values["attributes"])
@@ -102,11 +103,13 @@ class PostgresCopyWriter(BatchWriter):
     def find_customer_ids(
         self, ext_ids: set[str], emails: set[str]
     ) -> Iterable[tuple[int, str | None, str | None]]:
-        return self._select(Customer, ["id", "external_id", "email"], ext_ids, emails)
+        return self._select(Customer, ["id", "external_id", "email"],
+                            {"external_id": ext_ids, "email": emails})
 
-    def find_orders(self, ext_ids: set[str]) -> Iterable[dict[str, Any]]:
+    def find_orders(self, ext_ids: set[str], keys: set[str] = frozenset()
+                    ) -> Iterable[dict[str, Any]]:
         names = ["id", *ORDER_COLUMNS]
-        for row in self._select(Order, names, ext_ids, set()):
+        for row in self._select(Order, names, {"external_id": ext_ids, "import_key": keys}):
             values = dict(zip(names, row, strict=True))
             if isinstance(values["attributes"], str):
                 values["attributes"] = json.loads(values["attributes"])
@@ -128,7 +131,10 @@ class PostgresCopyWriter(BatchWriter):
         )
         by_ext, by_email = {}, {}
         for pk, ext, email in found:
-            by_ext[ext] = by_email[email] = pk
+            if ext is not None:
+                by_ext[ext] = pk
+            if email is not None:
+                by_email[email] = pk
         return [by_ext.get(r["external_id"]) or by_email[r["email"]] for r in records]
 
     def update_customers(self, records: list[tuple[int, dict[str, Any]]]) -> None:
@@ -149,17 +155,16 @@ class PostgresCopyWriter(BatchWriter):
         self._update(Order, ORDER_COLUMNS, rows)
 
     @staticmethod
-    def _select(model: type[Model], names: list[str], ext_ids: set[str], emails: set[str]
+    def _select(model: type[Model], names: list[str], wanted: dict[str, set[str]]
                 ) -> list[tuple]:
+        """Rows whose column (a key of ``wanted``) holds one of the values."""
         quote = connection.ops.quote_name
         where, params = [], []
         # Each list goes as one array literal: far cheaper than thousands of parameters.
-        if ext_ids:
-            where.append("external_id = ANY(%s::text[])")
-            params.append(_array_literal(ext_ids))
-        if emails:
-            where.append("email = ANY(%s::text[])")
-            params.append(_array_literal(emails))
+        for column, values in wanted.items():
+            if values:
+                where.append(f"{quote(column)} = ANY(%s::text[])")
+                params.append(_array_literal(values))
         if not where:
             return []
         sql = (f"SELECT {', '.join(map(quote, names))} FROM {quote(model._meta.db_table)} "

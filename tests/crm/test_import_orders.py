@@ -23,11 +23,13 @@ def test_orders_find_their_customer_by_external_id_or_email(customers):
     report = import_csv(source=DATA / "orders.csv", kind="orders")
 
     assert report.orders.created == 3
+    assert report.customers.created == 1  # NOPE: an orders file brings its new customers
     assert [(e.line, e.column, e.reason, e.value) for e in report.errors] == [
-        (4, "customer_external_id", "no customer with this external id (import the customers "
-         "first)", "NOPE"),
         (5, "amount", "not an amount", "abc"),
+        (6, "currency", "the amount is in USD, not the shop's currency CNY (give an exchange "
+         "rate for USD)", "USD"),
     ]
+    assert Order.objects.get(external_id="O-3").customer.external_id == "NOPE"
     first = Order.objects.get(external_id="O-1")
     assert first.customer.external_id == "C001"
     assert first.amount == Decimal("1234.50")
@@ -41,10 +43,7 @@ def test_orders_find_their_customer_by_external_id_or_email(customers):
     assert (second.amount, second.currency, second.status) == (
         Decimal("88.00"), "CNY", OrderStatus.CANCELLED
     )
-    refund = Order.objects.get(external_id="O-5")
-    assert (refund.amount, refund.currency, refund.status) == (
-        Decimal("-5.00"), "USD", OrderStatus.REFUNDED
-    )
+    assert not Order.objects.filter(external_id="O-5").exists()
 
     before = list(Order.objects.values())
     again = import_csv(source=DATA / "orders.csv", kind="orders")
@@ -89,9 +88,9 @@ def test_customers_and_orders_from_one_file_with_a_mapping():
         (Decimal("99.00"), "cancelled"), (Decimal("1234.50"), "completed"),
     ]
     assert k1.orders.filter(attributes__payment="Alipay").exists()
-    k2_ids = sorted(Order.objects.filter(customer__external_id="K2")
-                    .values_list("external_id", flat=True))
-    assert k2_ids[0].startswith("row-") and k2_ids[1] == k2_ids[0] + "-2"
+    k2_keys = set(Order.objects.filter(customer__external_id="K2")
+                  .values_list("external_id", "import_key"))
+    assert len(k2_keys) == 2 and all(ext is None and key for ext, key in k2_keys)
 
     before = list(Order.objects.values()), list(Customer.objects.values())
     again = import_csv(source=DATA / "shop_export.csv", kind=shipped.kind,

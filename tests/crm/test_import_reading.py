@@ -75,3 +75,18 @@ def test_the_gbk_fixture_is_gbk():
     with pytest.raises(UnicodeDecodeError):
         raw.decode("utf-8")
     assert open_csv(io.BytesIO(raw)).encoding == "gb18030"
+
+
+def test_a_latin1_file_is_read_as_latin1_not_as_chinese():
+    text = ("email,name,city\nrenee@example.com,Renée Müller,Zürich\n"
+            "f@example.com,François,Besançon\n")
+    assert sniff_encoding(text.encode("latin-1"), True) == "cp1252"
+    header, records = rows(text, "latin-1")
+    assert [cells for _, cells, _ in records] == [
+        ["renee@example.com", "Renée Müller", "Zürich"], ["f@example.com", "François", "Besançon"],
+    ]
+
+
+def test_bytes_that_are_no_text_are_a_file_error():
+    with pytest.raises(ImportFileError, match="not text in UTF-8"):
+        open_csv(io.BytesIO(b"name\n" + bytes(range(128, 256)) * 4))

@@ -1,0 +1,232 @@
+"""Orders-only exports (Shopify-like, WooCommerce-like) with ``import_orders``; the shop's
+currency; negative amounts; the customers_changed signal."""
+
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+
+from crm.importing import import_csv
+from crm.models import Customer, Order
+from crm.signals import customers_changed
+
+from .conftest import csv_file
+
+pytestmark = pytest.mark.django_db
+
+USD_SHOP = override_settings(RULECAST_CRM={"DEFAULT_CURRENCY": "USD"})
+
+ORDER_ONLY = (
+    "customer_id,order_date,amount,items\n"
+    "A1,1998-01-03,12.50,2\n"
+    "A1,1998-02-10,7.00,1\n"
+    "B2,1998-03-01,30.00,3\n"
+)
+# Shopify's order export: order "Name" (#1001), "Total" beside "Subtotal", "Created at"
+# beside "Paid at", the customer by "Email".
+SHOPIFY = (
+    "Name,Email,Financial Status,Paid at,Currency,Subtotal,Total,Lineitem quantity,"
+    "Created at,Lineitem name\n"
+    "#1001,ann@example.com,paid,2024-03-20 10:06:00 -0400,USD,90.00,99.50,2,"
+    "2024-03-20 10:05:30 -0400,Mug\n"
+    "#1002,bob@example.com,refunded,,USD,10.00,-10.00,1,2024-03-21 09:00:00 -0400,Cap\n"
+    "#1003,ann@example.com,voided,,USD,5.00,5.00,1,2024-03-22 08:00:00 -0400,Pen\n"
+)
+# WooCommerce's order export (one row per order).
+WOOCOMMERCE = (
+    "Order ID,Order Number,Order Status,Order Date,Customer User ID,Billing First Name,"
+    "Billing Email,Order Currency,Order Total,Quantity\n"
+    "501,501,wc-completed,2024-05-01 12:00:00,7,Cleo,cleo@example.com,USD,45.00,3\n"
+    "502,502,wc-processing,2024-05-02 13:30:00,8,Dan,dan@example.com,USD,\"1,250.00\",1\n"
+)
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command("import_orders", *args, stdout=out)
+    return out.getvalue()
+
+
+def write(tmp_path, text: str, encoding: str = "utf-8"):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(text.encode(encoding))
+    return str(path)
+
+
+def test_an_order_only_file_imports_with_import_orders_and_creates_its_customers(tmp_path):
+    output = run(write(tmp_path, ORDER_ONLY))
+
+    assert "0 errors" in output
+    assert "Customers: 2 were created" in output
+    assert "Orders: 3 were created" in output
+    a1 = Customer.objects.get(external_id="A1")
+    assert sorted(a1.orders.values_list("amount", "item_count")) == [
+        (Decimal("7.00"), 1), (Decimal("12.50"), 2)]
+    assert Order.objects.get(customer__external_id="B2").placed_at.year == 1998
+
+    again = run(write(tmp_path, ORDER_ONLY))
+    assert "Orders: 0 were created, 0 updated, 3 unchanged." in again
+    assert Customer.objects.count() == 2
+
+
+@pytest.mark.parametrize("variant", [
+    "customer_id,date,total,qty", "Customer ID,Invoice Date,Price,Quantity",
+    "customer_id,order_date,amount,items",
+])
+def test_usual_header_variants_need_no_mapping(variant):
+    text = variant + "\nA1,2024-01-03,12.50,2\n"
+    report = import_csv(source=csv_file(text), kind="orders")
+    assert not report.errors
+    order = Order.objects.get()
+    assert (order.customer.external_id, order.amount, order.item_count) == (
+        "A1", Decimal("12.50"), 2)
+
+
+@USD_SHOP
+def test_a_shopify_like_export(tmp_path):
+    output = run(write(tmp_path, SHOPIFY))
+
+    assert "0 errors" in output, output
+    by_name = {o.external_id: o for o in Order.objects.select_related("customer")}
+    assert set(by_name) == {"#1001", "#1002", "#1003"}
+    first = by_name["#1001"]
+    assert (first.customer.email, first.amount, first.currency, first.item_count) == (
+        "ann@example.com", Decimal("99.50"), "USD", 2)
+    assert first.placed_at.isoformat() == "2024-03-20T14:05:30+00:00"  # Created at, not Paid at
+    assert first.attributes["subtotal"] == 90  # the lesser amount column is kept aside
+    assert (by_name["#1002"].status, by_name["#1002"].amount) == ("refunded", Decimal("-10.00"))
+    assert by_name["#1003"].status == "cancelled"
+    assert Customer.objects.count() == 2
+
+
+@USD_SHOP
+def test_a_woocommerce_like_export(tmp_path):
+    output = run(write(tmp_path, WOOCOMMERCE))
+
+    assert "0 errors" in output, output
+    orders = {o.external_id: o for o in Order.objects.select_related("customer")}
+    assert set(orders) == {"501", "502"}
+    assert (orders["501"].customer.external_id, orders["501"].customer.email) == (
+        "7", "cleo@example.com")
+    assert (orders["502"].amount, orders["502"].status, orders["501"].item_count) == (
+        Decimal("1250.00"), "completed", 3)
+    assert orders["501"].attributes["order_number"] == 501
+
+
+@USD_SHOP
+def test_a_eur_row_in_a_usd_shop_is_a_row_error():
+    text = ("customer_id,order_date,amount,currency\n"
+            "A1,2024-01-03,10.00,USD\nA1,2024-01-04,20.00,EUR\nA1,2024-01-05,€30,\n")
+    report = import_csv(source=csv_file(text), kind="orders")
+
+    assert [(e.line, e.column, e.value) for e in report.errors] == [
+        (3, "currency", "EUR"), (4, "amount", "EUR")]
+    assert "in EUR, not the shop's currency USD" in report.errors[0].reason
+    assert list(Order.objects.values_list("amount", "currency")) == [(Decimal("10.00"), "USD")]
+
+
+@USD_SHOP
+def test_with_a_rate_another_currency_is_converted(tmp_path):
+    text = "customer_id,order_date,amount,currency\nA1,2024-01-04,20.00,EUR\n"
+    output = run(write(tmp_path, text), "--rate", "EUR=1.08")
+
+    assert "0 errors" in output
+    order = Order.objects.get()
+    assert (order.amount, order.currency) == (Decimal("21.60"), "USD")
+    assert order.attributes == {"original_amount": "20.00", "original_currency": "EUR"}
+    with override_settings(RULECAST_CRM={"DEFAULT_CURRENCY": "USD",
+                                         "CURRENCY_RATES": {"EUR": "1.10"}}):
+        report = import_csv(source=csv_file(text.replace("2024-01-04", "2024-01-05")),
+                            kind="orders")
+    assert not report.errors
+    assert Order.objects.get(placed_at__day=5).amount == Decimal("22.00")
+    with pytest.raises(CommandError, match="--rate expects"):
+        run(write(tmp_path, text), "--rate", "EUR")
+
+
+def test_a_negative_amount_is_a_row_error_unless_the_order_is_refunded():
+    text = ("customer_id,order_date,amount,status\n"
+            "A1,2024-01-03,-5,completed\nA1,2024-01-04,-6,\nA1,2024-01-05,-7,refunded\n")
+    report = import_csv(source=csv_file(text), kind="orders")
+
+    assert [(e.line, e.column) for e in report.errors] == [(2, "amount"), (3, "amount")]
+    assert "negative amount" in report.errors[0].reason
+    assert list(Order.objects.values_list("amount", "status")) == [(Decimal("-7.00"), "refunded")]
+
+
+def test_a_latin1_file_is_stored_as_its_text(tmp_path):
+    text = "email,name,city\nrenee@example.com,Renée Müller,Zürich\n"
+    path = tmp_path / "customers.csv"
+    path.write_bytes(text.encode("latin-1"))
+    call_command("import_customers", str(path), stdout=io.StringIO())
+    assert Customer.objects.values_list("name", "city").get() == ("Renée Müller", "Zürich")
+
+
+def test_undecodable_bytes_are_row_errors_not_garbled_text():
+    # UTF-8 at the start, a Latin-1 byte in a later row: that row is refused.
+    text = "email,name\n" + "".join(f"u{i}@example.com,Ann\n" for i in range(5000))
+    data = text.encode() + "x@example.com,Ren\xe9e\n".encode("latin-1")
+    report = import_csv(source=io.BytesIO(data), kind="customers")
+    assert [(e.line, e.column) for e in report.errors] == [(5002, "name")]
+    assert "not valid utf-8" in report.errors[0].reason
+    assert not Customer.objects.filter(email="x@example.com").exists()
+
+
+def test_an_import_announces_the_changed_customers():
+    received = []
+
+    def receiver(sender, customer_ids, **kwargs):
+        received.append(set(customer_ids))
+
+    customers_changed.connect(receiver)
+    try:
+        import_csv(source=csv_file(ORDER_ONLY), kind="orders")
+        ids = set(Customer.objects.values_list("pk", flat=True))
+        assert received == [ids]
+        import_csv(source=csv_file(ORDER_ONLY), kind="orders")  # nothing changed: no signal
+        assert len(received) == 1
+        text = "customer_id,order_date,amount,items\nB2,1998-03-01,30.00,4\n"
+        import_csv(source=csv_file(text), kind="orders")
+        assert received[1] == {Customer.objects.get(external_id="B2").pk}
+        import_csv(source=csv_file("email\nnew@example.com\n"), kind="customers")
+        assert received[2] == {Customer.objects.get(email="new@example.com").pk}
+        import_csv(source=csv_file("email\nz@example.com\n"), kind="customers", dry_run=True)
+        assert len(received) == 3
+    finally:
+        customers_changed.disconnect(receiver)
+
+
+@pytest.mark.parametrize("settings_dict, error", [
+    ({"CURRENCY_RATES": {"EUR": "abc"}}, "crm.E021"),
+    ({"CURRENCY_RATES": {"euro": 1}}, "crm.E021"),
+    ({"IMPORT_ENCODINGS": ["no-such-codec"]}, "crm.E022"),
+    ({"IMPORT_INLINE_MAX_ROWS": -1}, "crm.E023"),
+    ({"IMPORT_REBUILD_INDEXES_ROWS": "many"}, "crm.E024"),
+])
+def test_bad_import_settings_are_system_check_errors(settings_dict, error):
+    from crm.checks import check_import_settings
+
+    assert check_import_settings(None) == []
+    with override_settings(RULECAST_CRM=settings_dict):
+        assert [e.id for e in check_import_settings(None)] == [error]
+
+
+def test_a_large_import_announces_its_customers_in_chunks(monkeypatch):
+    from crm.importing import service
+
+    monkeypatch.setattr(service, "ANNOUNCE_CHUNK", 3)
+    received = []
+
+    def receiver(sender, customer_ids, **kwargs):
+        received.append(set(customer_ids))
+
+    customers_changed.connect(receiver)
+    try:
+        text = "email\n" + "".join(f"u{i}@example.com\n" for i in range(7))
+        import_csv(source=csv_file(text), kind="customers")
+    finally:
+        customers_changed.disconnect(receiver)
+    assert [len(ids) for ids in received] == [3, 3, 1]
+    assert set().union(*received) == set(Customer.objects.values_list("pk", flat=True))
