@@ -17,4 +17,6 @@ class CampaignsConfig(AppConfig):
         from .receivers import on_tracking_event
 
         register_engagement_features(registry)
+        from .privacy import register_privacy_hooks
+        register_privacy_hooks()  # erasure, access export, retention (crm.privacy)
         tracking.connect(on_tracking_event, dispatch_uid="campaigns.on_tracking_event")

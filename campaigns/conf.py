@@ -36,6 +36,10 @@ DEFAULTS = {
     "TOKEN_SALT": "rulecast.campaigns.delivery",
     # Prefixed to the subject of test sends.
     "TEST_SUBJECT_PREFIX": "[Test] ",
+    # Days tracking events (opens, clicks, unsubscribes, provider events) and delivery
+    # details (address, error) are kept; older ones are removed by the retention task
+    # (crm.tasks.apply_retention). None keeps them forever.
+    "TRACKING_RETENTION_DAYS": 395,
 }
 
 campaigns_settings = AppSettings("RULECAST_CAMPAIGNS", DEFAULTS)

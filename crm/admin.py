@@ -16,6 +16,7 @@ from . import exporting
 from .importing import ImportFileError, ImportMapping
 from .importing.admin_views import CsvAdminMixin
 from .models import ColumnMapping, Customer, Event, ImportKind, Order
+from .privacy.admin import PrivacyAdminMixin
 
 
 class RecentFormSet(BaseInlineFormSet):
@@ -62,7 +63,7 @@ class EventInline(ReadOnlyInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(CsvAdminMixin, admin.ModelAdmin):
+class CustomerAdmin(PrivacyAdminMixin, CsvAdminMixin, admin.ModelAdmin):
     import_kind = ImportKind.CUSTOMERS
     export_rows = staticmethod(exporting.customer_rows)
     list_display = ["__str__", "name", "external_id", "country", "city", "gender",

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm.models import Customer
+from crm.privacy.services import ConsentSource, record_withdrawal
 
 from ..conf import campaigns_settings
 from ..models import (
@@ -88,6 +89,7 @@ def unsubscribe(*, token: str, user_agent: str = "") -> Delivery:
             )
         suppress(address=delivery.address, reason=SuppressionReason.UNSUBSCRIBED,
                  note=f"campaign {delivery.campaign_id}")
+        record_withdrawal(source=ConsentSource.UNSUBSCRIBE, customer_ids=[delivery.customer_id])
         TrackingEvent.objects.bulk_create(
             [TrackingEvent(delivery=delivery, kind=EventKind.UNSUBSCRIBE, occurred_at=now,
                            user_agent=user_agent[:512])],
@@ -174,10 +176,12 @@ def _apply(report: ProviderReport, address: str, soft: bool) -> None:
             suppress(address=address, reason=SuppressionReason.SOFT_BOUNCED, note=note)
     elif kind == "complained" or (kind == "rejected" and reason == "spam"):
         suppress(address=address, reason=SuppressionReason.COMPLAINED, note=note)
+        record_withdrawal(source=ConsentSource.COMPLAINT, email=address, note=note)
     elif kind == "bounced" or (kind == "rejected" and reason in {"bounced", "invalid"}):
         suppress(address=address, reason=SuppressionReason.HARD_BOUNCED, note=note)
     elif kind == "unsubscribed":
         suppress(address=address, reason=SuppressionReason.UNSUBSCRIBED, note=note)
+        record_withdrawal(source=ConsentSource.UNSUBSCRIBE, email=address, note=note)
         now = timezone.now()
         Customer.objects.filter(email=address, unsubscribed_at__isnull=True).update(
             unsubscribed_at=now, updated_at=now,

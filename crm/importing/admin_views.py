@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import exporting
 from ..models import ColumnMapping, ImportKind
+from ..privacy.audit import log_csv_export
 from .mapping import ImportMapping
 from .reading import ImportFileError
 from .service import import_csv
@@ -99,6 +100,7 @@ class CsvAdminMixin:
 
     @admin.action(description=_("Export selected as CSV"), permissions=["view"])
     def export_selected_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        log_csv_export(request=request, what=self.opts.label_lower)  # privacy audit
         return csv_response(self.export_rows(queryset), self.opts.model_name + "s")
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
@@ -109,6 +111,7 @@ class CsvAdminMixin:
             queryset = self.get_changelist_instance(request).get_queryset(request)
         except IncorrectLookupParameters:
             queryset = self.get_queryset(request)
+        log_csv_export(request=request, what=self.opts.label_lower)  # privacy audit
         return csv_response(self.export_rows(queryset), self.opts.model_name + "s")
 
     def import_view(self, request: HttpRequest) -> HttpResponse:

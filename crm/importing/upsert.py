@@ -178,6 +178,8 @@ class BatchUpsert:
                 record.id = pk
         if changed:
             self.writer.update_customers([(r.id, r.state) for r in changed])
+        from ..privacy.consent import record_upserted  # consent history, erased addresses
+        record_upserted(touched)
         result.customers = Counts(len(new), len(changed), len(touched) - len(new) - len(changed))
         if self.kind == ImportKind.CUSTOMERS:  # else a customer's rows are its orders
             result.duplicates += repeated
