@@ -1,6 +1,6 @@
 """The customer admin's privacy parts, and read-only admin pages for the privacy records.
 
-``PrivacyAdminMixin`` (on ``CustomerAdmin``) adds: the consent history inline; consent
+``PrivacyAdminMixin`` (on ``CustomerAdmin``) adds: the consent history; consent
 changes recorded on save; "Export personal data (JSON)" and "Erase personal data"
 (buttons on the customer page and changelist actions, each with the service behind it);
 and refuses deleting a customer, pointing to erasure instead, so that no address is
@@ -20,6 +20,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -35,24 +37,6 @@ from .models import (
 )
 
 
-class ConsentRecordInline(admin.TabularInline):
-    model = ConsentRecord
-    fields = ["occurred_at", "status", "source", "actor", "note"]
-    readonly_fields = fields
-    ordering = ["-occurred_at", "-id"]
-    extra = 0
-    verbose_name_plural = _("consent history")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 def json_download(data: dict, name: str) -> HttpResponse:
     response = HttpResponse(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False,
                                        indent=2), content_type="application/json")
@@ -65,8 +49,29 @@ class PrivacyAdminMixin:
 
     change_form_template = "admin/crm/customer/privacy_change_form.html"
 
-    def get_inlines(self, request, obj):
-        return [*super().get_inlines(request, obj), ConsentRecordInline]
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "consent_history"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None:
+            fieldsets.append((_("Consent history"), {"fields": ["consent_history"]}))
+        return fieldsets
+
+    @admin.display(description=_("consent history"))
+    def consent_history(self, obj: Customer) -> str:
+        records = ConsentRecord.objects.filter(customer=obj).select_related("actor")[:50]
+        if not records:
+            return _("No change recorded.")
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((date_format(timezone.localtime(r.occurred_at), "SHORT_DATETIME_FORMAT"),
+              r.get_status_display(), r.get_source_display(),
+              r.actor.get_username() if r.actor else "", r.note) for r in records),
+        )
+        head = format_html("<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+                           _("time"), _("consent"), _("source"), _("by"), _("note"))
+        return format_html("<table>{}{}</table>", head, rows)
 
     def save_model(self, request, obj, form, change) -> None:
         previous = form.initial.get("consent_status") if change else None

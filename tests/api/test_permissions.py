@@ -12,7 +12,7 @@ from .conftest import token_client, user_with
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"/api/token/"}  # where one gets a token; needs none
+PUBLIC = {"/api/token/", "/api/signup/", "/api/signup/confirm/"}  # token; double opt-in
 READS = {"get", "head", "options"}
 
 
