@@ -17,3 +17,12 @@ def check_crm_settings(app_configs, **kwargs) -> list[Error]:
             )
         )
     return errors
+
+
+@register()
+def check_privacy_settings(app_configs, **kwargs) -> list[Error]:
+    max_age = crm_settings.SIGNUP_CONFIRM_MAX_AGE
+    if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age < 60:
+        return [Error("RULECAST_CRM['SIGNUP_CONFIRM_MAX_AGE'] must be a whole number of "
+                      "seconds, at least 60.", id="crm.E101")]
+    return []

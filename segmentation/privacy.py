@@ -16,6 +16,7 @@ from crm.models import Customer
 
 from .exports import render_rule
 from .models import CustomerFeatures, Segment
+from .rules import RuleError
 
 
 def export(*, customer: Customer) -> dict[str, Any]:
@@ -28,10 +29,17 @@ def export(*, customer: Customer) -> dict[str, Any]:
             "id": segment.pk, "name": segment.name, "kind": segment.kind,
             "run_id": segment.run_id,
             "published": bool(segment.run and segment.run.is_published),
-            "rule": segment.rule, "rule_text": render_rule(segment, "text"),
+            "rule": segment.rule, "rule_text": _text(segment),
         } for segment in segments],
         "features": {**values, "computed_at": features.computed_at if features else None},
     }
+
+
+def _text(segment: Segment) -> str | None:
+    try:
+        return render_rule(segment, "text")
+    except RuleError:  # a stored rule that no longer parses: its JSON is exported as is
+        return None
 
 
 def register_privacy_hooks() -> None:

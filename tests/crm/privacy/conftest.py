@@ -42,7 +42,7 @@ class Shop:
 
 
 @pytest.fixture
-def shop(db, make_segment, smtp, admin_user) -> Shop:
+def shop(db, make_segment, smtp, admin_user) -> Shop:  # noqa: F811  (imported fixtures)
     """Ann: orders, events, consent history, a sent email opened and clicked (with a user
     agent), a soft bounce naming her address, an admin history entry, a pending sign-up."""
     ann = CustomerFactory(email="ann.privacy@example.com", name="艾安妮Privacy",
@@ -59,6 +59,9 @@ def shop(db, make_segment, smtp, admin_user) -> Shop:
     set_consent(customer=ann, status=ConsentStatus.GRANTED, source=ConsentSource.API)
 
     segment = make_segment([ann, bob], name="Everyone")
+    segment.rule = {"version": 1, "any": [{"all": [
+        {"feature": "frequency", "op": ">=", "value": 1}]}]}
+    segment.save(update_fields=["rule"])
     campaign = make_campaign([segment])
     campaign_services.launch_campaign(campaign=campaign)
     campaign_services.send_batch(campaign_id=campaign.pk)
