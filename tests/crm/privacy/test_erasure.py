@@ -142,3 +142,26 @@ def test_unsubscribed_addresses_stay_suppressed_by_hash(shop):
     erase_customer(customer=shop.ann)
     assert not Suppression.objects.filter(address=shop.ann.email).exists()
     assert ErasedAddress.objects.filter(digest=address_digest(shop.ann.email)).exists()
+
+
+def test_the_api_and_admin_cannot_grant_an_erased_address(shop, admin_user):
+    from django.contrib.auth.models import User
+    from django.urls import reverse
+    from rest_framework.test import APIClient
+
+    email = shop.ann.email
+    erase_customer(customer=shop.ann)
+    client = APIClient()
+    client.force_authenticate(User.objects.get(pk=admin_user.pk))
+    response = client.post(reverse("customer-list"),
+                           {"email": email, "consent_status": "granted"}, format="json")
+    assert response.status_code == 201
+    again = Customer.objects.get(email=email)
+    assert again.consent_status == ConsentStatus.WITHDRAWN
+    client.patch(reverse("customer-detail", args=[again.pk]), {"consent_status": "granted"},
+                 format="json")
+    again.refresh_from_db()
+    assert again.consent_status == ConsentStatus.WITHDRAWN
+    assert not Customer.objects.contactable().filter(email=email).exists()
+    assert set(ConsentRecord.objects.filter(customer=again).values_list("note", flat=True)) \
+        == {"withheld: the address was erased; only a confirmed sign-up is new consent"}
