@@ -7,10 +7,13 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..api.fields import StrictTypesMixin
+from ..api.schema import RulecastAutoSchema
 from ..api.throttling import current_throttles
 from .access import export_customer
 from .consent import acting, record_consent_change
@@ -80,12 +83,12 @@ class CustomerPrivacyMixin:
         return Response(export_customer(customer=self.get_object(), actor=request.user))
 
 
-class SignupRequestSerializer(serializers.Serializer):
+class SignupRequestSerializer(StrictTypesMixin, serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class SignupConfirmSerializer(serializers.Serializer):
+class SignupConfirmSerializer(StrictTypesMixin, serializers.Serializer):
     token = serializers.CharField(max_length=500)
 
 
@@ -97,6 +100,8 @@ def confirm_url_for(request):
 class PublicView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    parser_classes = [JSONParser]
+    schema = RulecastAutoSchema()
 
     def get_throttles(self) -> list:
         return current_throttles()
