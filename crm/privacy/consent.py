@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -171,7 +172,6 @@ def record_upserted(records: Iterable[Any]) -> int:
     changed = [r for r in records if _status_changed(r)]
     if not changed:
         return 0
-    ids = _ids(changed)
     granted_emails = [r.state.get("email") for r in changed
                       if r.state.get("consent_status") == ConsentStatus.GRANTED]
     withheld = erased_digests(e for e in granted_emails if e)
@@ -181,19 +181,52 @@ def record_upserted(records: Iterable[Any]) -> int:
             consent_status=ConsentStatus.WITHDRAWN, consent_source=str(ConsentSource.ERASURE.label),
             consent_at=now, updated_at=now,
         )
-    entries = []
-    for record, pk in zip(changed, ids, strict=True):
-        if pk is None:
-            continue
-        email = record.state.get("email")
-        is_withheld = email in withheld
-        entries.append(ConsentRecord(
-            customer_id=pk, occurred_at=now, source=acting_now.source, actor=acting_now.actor,
-            status=ConsentStatus.WITHDRAWN if is_withheld else record.state["consent_status"],
-            note=WITHHELD_NOTE if is_withheld else "",
-        ))
+    rows = []  # (how the customer is found, the key, status, note)
+    for record in changed:
+        state = record.state
+        if state.get("email") in withheld:
+            status, note = ConsentStatus.WITHDRAWN, WITHHELD_NOTE
+        else:
+            status, note = state["consent_status"], ""
+        if record.id is not None:
+            rows.append(("id", record.id, status, note))
+        elif state.get("email"):
+            rows.append(("email", state["email"], status, note))
+        elif state.get("external_id"):
+            rows.append(("external_id", state["external_id"], status, note))
+    actor_id = getattr(acting_now.actor, "pk", None)
+    if connection.vendor == "postgresql":
+        return _insert_postgres(rows, acting_now.source, actor_id, now)
+    ids = _ids(rows)
+    entries = [ConsentRecord(customer_id=pk, occurred_at=now, source=acting_now.source,
+                             actor_id=actor_id, status=status, note=note)
+               for (_, _, status, note), pk in zip(rows, ids, strict=True) if pk is not None]
     ConsentRecord.objects.bulk_create(entries)
     return len(entries)
+
+
+def _insert_postgres(rows: list[tuple], source: str, actor_id: int | None,
+                     now: datetime) -> int:
+    """One ``INSERT ... SELECT`` per kind of key, the ids found by the database (an
+    import of a million customers must not fetch them back)."""
+    table, customers = ConsentRecord._meta.db_table, Customer._meta.db_table
+    written = 0
+    with connection.cursor() as cursor:
+        for kind, key_type in (("id", "bigint"), ("email", "text"), ("external_id", "text")):
+            chosen = [row for row in rows if row[0] == kind]
+            if not chosen:
+                continue
+            column = "id" if kind == "id" else kind
+            cursor.execute(
+                f"INSERT INTO {table} (customer_id, status, source, actor_id, occurred_at, note) "
+                f"SELECT c.id, v.status, %s, %s, %s, v.note "
+                f"FROM unnest(%s::{key_type}[], %s::text[], %s::text[]) AS v(key, status, note) "
+                f"JOIN {customers} c ON c.{column} = v.key",
+                [source, actor_id, now, [row[1] for row in chosen],
+                 [row[2] for row in chosen], [row[3] for row in chosen]],
+            )
+            written += cursor.rowcount
+    return written
 
 
 def _status_changed(record: Any) -> bool:
@@ -203,21 +236,15 @@ def _status_changed(record: Any) -> bool:
     return status != record.original.get("consent_status")
 
 
-def _ids(records: list[Any]) -> list[int | None]:
-    """Each record's customer id, looked up by email or external id when not known."""
-    missing = [r for r in records if r.id is None]
-    by_email: dict[str, int] = {}
-    by_ext: dict[str, int] = {}
-    if missing:
-        emails = {r.state.get("email") for r in missing} - {None}
-        exts = {r.state.get("external_id") for r in missing} - {None}
+def _ids(rows: list[tuple]) -> list[int | None]:
+    """Each row's customer id: given, or looked up by email or external id."""
+    emails = {row[1] for row in rows if row[0] == "email"}
+    exts = {row[1] for row in rows if row[0] == "external_id"}
+    found: dict[tuple[str, Any], int] = {}
+    if emails or exts:
         for pk, email, ext in Customer.objects.filter(
-                Q(email__in=emails) | Q(external_id__in=exts)).values_list("pk", "email",
-                                                                             "external_id"):
-            if email:
-                by_email[email] = pk
-            if ext:
-                by_ext[ext] = pk
-    return [r.id if r.id is not None
-            else by_email.get(r.state.get("email")) or by_ext.get(r.state.get("external_id"))
-            for r in records]
+                Q(email__in=emails) | Q(external_id__in=exts)).values_list(
+                "pk", "email", "external_id"):
+            found[("email", email)] = pk
+            found[("external_id", ext)] = pk
+    return [row[1] if row[0] == "id" else found.get((row[0], row[1])) for row in rows]
