@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm.models import Customer
-from crm.privacy.services import ConsentSource, record_withdrawal
+from crm.privacy.services import ConsentSource, is_erased_address, record_withdrawal
 
 from ..conf import campaigns_settings
 from ..models import (
@@ -147,6 +147,8 @@ def record_provider_event(*, report: ProviderReport) -> ProviderEvent | None:
     unsubscribe unsubscribes. Returns None for a replayed event (already processed).
     """
     address = (report.recipient or "").strip().lower()
+    if is_erased_address(address):  # erased (crm.privacy): the report keeps no trace of it
+        address, report = "", replace(report, recipient=None, description=None, mta_response=None)
     soft = report.event_type == "deferred" or (
         report.event_type == "bounced" and bool(SMTP_4XX.match(report.mta_response or ""))
     )

@@ -165,3 +165,18 @@ def test_the_api_and_admin_cannot_grant_an_erased_address(shop, admin_user):
     assert not Customer.objects.contactable().filter(email=email).exists()
     assert set(ConsentRecord.objects.filter(customer=again).values_list("note", flat=True)) \
         == {"withheld: the address was erased; only a confirmed sign-up is new consent"}
+
+
+def test_a_late_bounce_for_an_erased_address_brings_nothing_back(shop):
+    from campaigns.models import ProviderEvent
+    from campaigns.services import record_provider_event
+    from campaigns.services.tracking import ProviderReport
+
+    email, message_id = shop.ann.email, shop.delivery.message_id
+    erase_customer(customer=shop.ann)
+    event = record_provider_event(report=ProviderReport(
+        esp_name="test", event_type="bounced", recipient=email, event_id="late-1",
+        message_id=message_id, description=f"550 {email} unknown", mta_response=f"550 {email}"))
+    assert event.delivery_id == shop.delivery.pk  # still counted for the campaign
+    assert tables_containing(email) == []
+    assert ProviderEvent.objects.filter(event_type="bounced").count() == 1
