@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -116,14 +117,16 @@ class PrivacyAdminMixin:
     def erase_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_erase_permission(request):
             raise PermissionDenied
-        customer = get_object_or_404(Customer, pk=object_id) if object_id.isdigit() else None
-        if customer is None:
-            raise PermissionDenied
+        if not object_id.isdigit():
+            raise Http404
+        customer = get_object_or_404(Customer, pk=object_id)
         return self._confirm_erasure(request, Customer.objects.filter(pk=customer.pk))
 
     def access_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        if not self.has_view_permission(request) or not object_id.isdigit():
+        if not self.has_view_permission(request):
             raise PermissionDenied
+        if not object_id.isdigit():
+            raise Http404
         customer = get_object_or_404(Customer, pk=object_id)
         data = export_customer(customer=customer, actor=request.user)
         return json_download(data, f"customer-{customer.pk}-personal-data")
@@ -159,7 +162,7 @@ class PrivacyAdminMixin:
             **self.admin_site.each_context(request),
             "title": _("Erase personal data"), "opts": self.opts,
             "customers": queryset[:200], "count": queryset.count(),
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
             "action": request.POST.get("action", ""),
         }
         return TemplateResponse(request, "admin/crm/customer/erase_confirmation.html", context)
