@@ -112,7 +112,7 @@ def set_consent(*, customer: Customer, status: str, source: str, actor: Any = No
     if status == customer.consent_status and not note:
         return None
     customer.consent_status, customer.consent_at = status, at
-    customer.consent_source = str(ConsentSource(source).label)[:100]
+    customer.consent_source = ConsentSource(source).value  # a stable code, not a translation
     Customer.objects.filter(pk=customer.pk).update(
         consent_status=status, consent_at=at, consent_source=customer.consent_source,
         updated_at=at,
@@ -133,9 +133,10 @@ def record_consent_change(*, customer: Customer, previous: str | None, source: s
                            actor=actor, note=WITHHELD_NOTE)
     if status == (previous or ConsentStatus.UNKNOWN):
         return None
+    # The time of the change (the customer's own consent_at may be an earlier agreement).
     return ConsentRecord.objects.create(
         customer=customer, status=status, source=source, actor=_user(actor),
-        occurred_at=customer.consent_at or timezone.now(),
+        occurred_at=timezone.now(),
     )
 
 
@@ -178,7 +179,7 @@ def record_upserted(records: Iterable[Any]) -> int:
     now, acting_now = timezone.now(), _acting.get() or Acting()
     if withheld:
         Customer.objects.filter(email__in=withheld).update(
-            consent_status=ConsentStatus.WITHDRAWN, consent_source=str(ConsentSource.ERASURE.label),
+            consent_status=ConsentStatus.WITHDRAWN, consent_source=ConsentSource.ERASURE.value,
             consent_at=now, updated_at=now,
         )
     rows = []  # (how the customer is found, the key, status, note)

@@ -74,7 +74,7 @@ def erase_customer(*, customer: Customer, actor: Any = None,
         Customer.objects.filter(pk=customer.pk).update(
             email=None, name="", external_id=f"{ERASED_PREFIX}{customer.pk}", birth_date=None,
             city="", attributes={}, consent_status=ConsentStatus.WITHDRAWN,
-            consent_source=str(ConsentSource.ERASURE.label), consent_at=now,
+            consent_source=ConsentSource.ERASURE.value, consent_at=now,
             unsubscribed_at=customer.unsubscribed_at or now, updated_at=now,
         )
         ConsentRecord.objects.create(customer=customer, status=ConsentStatus.WITHDRAWN,
