@@ -23,6 +23,8 @@ class CampaignsConfig(AppConfig):
 
         register_engagement_features(registry)
         register_guard(segments_in_use)
+        from .privacy import register_privacy_hooks
+        register_privacy_hooks()  # erasure, access export, retention (crm.privacy)
         tracking.connect(on_tracking_event, dispatch_uid="campaigns.on_tracking_event")
         membership_changed.connect(on_membership_changed,
                                    dispatch_uid="campaigns.on_membership_changed")

@@ -147,3 +147,12 @@ def _automation_errors() -> list:
         errors.append(Error("RULECAST_CAMPAIGNS['AB_ALPHA'] must be a number in (0, 1).",
                             id="campaigns.E009"))
     return errors
+
+
+@register()
+def check_retention(app_configs, **kwargs) -> list[Error]:
+    days = campaigns_settings.TRACKING_RETENTION_DAYS
+    if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days < 0):
+        return [Error("RULECAST_CAMPAIGNS['TRACKING_RETENTION_DAYS'] must be None (keep "
+                      "forever) or a whole number of days, 0 or more.", id="campaigns.E101")]
+    return []

@@ -52,6 +52,10 @@ DEFAULTS = {
     # level of the two-proportion test.
     "AB_MIN_SENDS": 100,
     "AB_ALPHA": 0.05,
+    # Days tracking events (opens, clicks, unsubscribes, provider events) and delivery
+    # details (address, error) are kept; older ones are removed by the retention task
+    # (crm.tasks.apply_retention). None keeps them forever.
+    "TRACKING_RETENTION_DAYS": 395,
 }
 
 campaigns_settings = AppSettings("RULECAST_CAMPAIGNS", DEFAULTS)

@@ -14,6 +14,7 @@ from . import exporting
 from .importing.admin_views import CsvAdminMixin
 from .importing.labels import mapping_field_label
 from .models import ColumnMapping, Customer, Event, ImportKind, Order
+from .privacy.admin import PrivacyAdminMixin
 from .templatetags.rulecast_format import money
 
 
@@ -70,7 +71,7 @@ HIDDEN_ATTRIBUTES = frozenset({"demo_group"})
 
 
 @admin.register(Customer)
-class CustomerAdmin(CsvAdminMixin, admin.ModelAdmin):
+class CustomerAdmin(PrivacyAdminMixin, CsvAdminMixin, admin.ModelAdmin):
     import_kind = ImportKind.CUSTOMERS
     export_rows = staticmethod(exporting.customer_rows)
     list_display = ["__str__", "name", "external_id", "country", "city", "gender",

@@ -56,3 +56,12 @@ def check_import_settings(app_configs, **kwargs) -> list[Error]:
             errors.append(Error(f"RULECAST_CRM['{name}'] must be a whole number, 0 or more.",
                                 id=code))
     return errors
+
+
+@register()
+def check_privacy_settings(app_configs, **kwargs) -> list[Error]:
+    max_age = crm_settings.SIGNUP_CONFIRM_MAX_AGE
+    if not isinstance(max_age, int) or isinstance(max_age, bool) or max_age < 60:
+        return [Error("RULECAST_CRM['SIGNUP_CONFIRM_MAX_AGE'] must be a whole number of "
+                      "seconds, at least 60.", id="crm.E101")]
+    return []

@@ -30,6 +30,16 @@ DEFAULTS = {
     "IMPORT_REBUILD_INDEXES_ROWS": 50_000,
     # Rows per query when exporting CSV (QuerySet.iterator chunk size).
     "EXPORT_CHUNK_SIZE": 2000,
+    # Privacy (crm.privacy). Seconds a double opt-in confirmation link stays valid;
+    # unconfirmed sign-ups older than this are deleted by the retention task.
+    "SIGNUP_CONFIRM_MAX_AGE": 2 * 24 * 3600,
+    # Salt of the signed confirmation links.
+    "SIGNUP_TOKEN_SALT": "rulecast.crm.signup",
+    # Sender of confirmation emails; None: DEFAULT_FROM_EMAIL.
+    "SIGNUP_FROM_EMAIL": None,
+    # Key of the erased-address hashes (HMAC-SHA256); None: derived from SECRET_KEY.
+    # Set it explicitly if SECRET_KEY may rotate, or erased addresses stop matching.
+    "ERASURE_HASH_KEY": None,
 }
 
 crm_settings = AppSettings("RULECAST_CRM", DEFAULTS)

@@ -256,3 +256,14 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
+
+
+# The privacy records live in their own module; imported here so Django finds them.
+from .privacy.models import (  # noqa: E402,F401
+    ConsentRecord,
+    ConsentSource,
+    ErasedAddress,
+    PendingSignup,
+    PrivacyAction,
+    PrivacyAuditEntry,
+)

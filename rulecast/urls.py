@@ -13,4 +13,5 @@ urlpatterns = [
     path("api/", include("campaigns.api.root")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("campaigns.urls")),
+    path("", include("crm.urls")),  # the public double opt-in sign-up pages
 ]

@@ -15,3 +15,5 @@ class SegmentationConfig(AppConfig):
         if "recency_days" not in registry:
             register_builtin_features(registry)
         from . import querying  # noqa: F401  (registers the "q" export format)
+        from .privacy import register_privacy_hooks
+        register_privacy_hooks()  # the access export's segments (crm.privacy)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -24,6 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from crm.models import Customer
+from crm.privacy.services import ConsentSource, is_erased_address, record_withdrawal
 
 from ..conf import campaigns_settings
 from ..models import Delivery, DeliveryStatus, ProviderEvent, SuppressionReason
@@ -157,6 +158,8 @@ def record_provider_event(*, report: ProviderReport) -> ProviderEvent | None:
                        "ignored", report.esp_name, report.event_type, report.event_id,
                        len(address))
         return None
+    if is_erased_address(address):  # erased (crm.privacy): the report keeps no trace of it
+        address, report = "", replace(report, recipient=None, description=None, mta_response=None)
     soft = is_soft_bounce(report)
     try:
         with transaction.atomic():
@@ -192,10 +195,12 @@ def _apply(report: ProviderReport, address: str, soft: bool) -> None:
             suppress(address=address, reason=SuppressionReason.SOFT_BOUNCED, note=note)
     elif kind == "complained" or (kind == "rejected" and reason == "spam"):
         suppress(address=address, reason=SuppressionReason.COMPLAINED, note=note)
+        record_withdrawal(source=ConsentSource.COMPLAINT, email=address, note=note)
     elif kind == "bounced" or (kind == "rejected" and reason in {"bounced", "invalid"}):
         suppress(address=address, reason=SuppressionReason.HARD_BOUNCED, note=note)
     elif kind == "unsubscribed":
         suppress(address=address, reason=SuppressionReason.UNSUBSCRIBED, note=note)
+        record_withdrawal(source=ConsentSource.UNSUBSCRIBE, email=address, note=note)
         now = timezone.now()
         Customer.objects.filter(email=address, unsubscribed_at__isnull=True).update(
             unsubscribed_at=now, updated_at=now,

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Customer
+from crm.privacy.services import ConsentSource, record_withdrawal
 
 from ..conf import campaigns_settings
 from ..models import (
@@ -125,6 +126,8 @@ def unsubscribe(*, token: str, user_agent: str = "") -> Recipient:
             Customer.objects.filter(pk=recipient.customer_id, unsubscribed_at__isnull=True).update(
                 unsubscribed_at=now, updated_at=now,
             )
+            record_withdrawal(source=ConsentSource.UNSUBSCRIBE,
+                              customer_ids=[recipient.customer_id])
         if recipient.address:
             suppress(address=recipient.address, reason=SuppressionReason.UNSUBSCRIBED,
                      note=f"campaign {recipient.campaign_id}")

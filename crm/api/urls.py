@@ -3,6 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from ..privacy.api import SignupConfirmView, SignupView
 from . import views
 
 router = SimpleRouter()
@@ -10,4 +11,8 @@ router.register("customers", views.CustomerViewSet)
 router.register("orders", views.OrderViewSet)
 router.register("events", views.EventViewSet)
 
-urlpatterns = [path("", include(router.urls))]
+urlpatterns = [
+    path("", include(router.urls)),
+    path("signup/", SignupView.as_view(), name="signup"),
+    path("signup/confirm/", SignupConfirmView.as_view(), name="signup-confirm"),
+]

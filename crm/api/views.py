@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from ..models import Customer, Event, Order
+from ..privacy.api import CustomerPrivacyMixin
 from . import bulk
 from .base import RulecastViewMixin
 from .serializers import (
@@ -102,7 +103,7 @@ def bulk_action(request_serializer, summary: str, example: str):
     )
 
 
-class CustomerViewSet(BulkMixin, RulecastViewMixin, viewsets.ModelViewSet):
+class CustomerViewSet(CustomerPrivacyMixin, BulkMixin, RulecastViewMixin, viewsets.ModelViewSet):
     """Customers: their details and email consent."""
 
     queryset = Customer.objects.all()

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import exporting
 from ..models import ColumnMapping, ImportJob, ImportKind, ImportStatus
+from ..privacy.audit import log_csv_export
 from . import jobs
 from .labels import CUSTOMER_EXTRA, ORDER_EXTRA, column_choices, label
 from .mapping import REQUIRED, ImportMapping, Target, resolve_field, save_column_mapping
@@ -151,6 +152,7 @@ class CsvAdminMixin:
 
     @admin.action(description=_("Export selected as CSV"), permissions=["view"])
     def export_selected_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        log_csv_export(request=request, what=self.opts.label_lower)  # privacy audit
         return csv_response(self.export_rows(queryset), self.opts.model_name + "s")
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
@@ -161,6 +163,7 @@ class CsvAdminMixin:
             queryset = self.get_changelist_instance(request).get_queryset(request)
         except IncorrectLookupParameters:
             queryset = self.get_queryset(request)
+        log_csv_export(request=request, what=self.opts.label_lower)  # privacy audit
         return csv_response(self.export_rows(queryset), self.opts.model_name + "s")
 
     def import_view(self, request: HttpRequest) -> HttpResponse:

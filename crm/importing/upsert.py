@@ -185,6 +185,8 @@ class BatchUpsert:
                 record.id = pk
         if changed:
             self.writer.update_customers([(r.id, r.state) for r in changed])
+        from ..privacy.consent import record_upserted  # consent history, erased addresses
+        record_upserted(touched)
         result.customers = Counts(len(new), len(changed), len(touched) - len(new) - len(changed))
         # New customers' ids may be unknown (COPY returns none): the import finds them.
         result.customer_ids.update(r.id for r in [*new, *changed] if r.id is not None)

@@ -12,7 +12,7 @@ from .conftest import token_client, user_with
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"/api/v1/token/"}  # where one gets a token; needs none
+PUBLIC = {"/api/v1/token/", "/api/v1/signup/", "/api/v1/signup/confirm/"}  # token; double opt-in
 READS = {"get", "head", "options"}
 
 

@@ -90,6 +90,7 @@ HOST_SCRIPT = textwrap.dedent(
     out["status"] = campaign.status
     out["mail"] = sorted(m.to[0] for m in mail.outbox)
     out["public"] = Client().get("/mail/u/preview/").status_code
+    out["signup"] = Client().get("/signup/").status_code
     api = ["/api/", "/api/v1/", "/api/v1/campaigns/", "/api/v1/customers/",
            "/api/v1/segments/", "/api/v1/schema/", "/api/v1/docs/"]
     out["api"] = {url: admin.get(url).status_code for url in api}
@@ -186,6 +187,6 @@ def test_a_developer_follows_the_readme_from_pip_install_to_a_first_campaign(tmp
     assert result["status"] == "sent"
     assert result["mail"] == ["c0@example.com", "c1@example.com", "c2@example.com",
                               "me@example.com"]
-    assert result["public"] == 200
+    assert result["public"] == 200 and result["signup"] == 200
     assert result["api"] == {url: 200 for url in result["api"]}, result["api"]
     assert result["token"] == 200 and result["token_works"] == 200

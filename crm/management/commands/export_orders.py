@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from crm import exporting
+from crm.privacy.audit import log_csv_export
 
 
 class ExportCommand(BaseCommand):
@@ -21,6 +22,7 @@ class ExportCommand(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         rows = self.rows(chunk_size=options["chunk_size"])
+        log_csv_export(what=self.rows.__name__, actor_name="manage.py export")  # privacy audit
         if options["output"]:
             with open(options["output"], "w", encoding="utf-8", newline="") as out:
                 count = exporting.write_csv(rows, out, bom=options["bom"])
