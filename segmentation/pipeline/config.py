@@ -38,6 +38,10 @@ class PipelineConfig:
         Complexity budget: most conditions in one clause of a rule (None: no limit).
     max_clauses : int or None
         Complexity budget: most clauses (OR-ed parts) in one segment's rule.
+    budget_tolerance : float or None
+        How much the budget may cost: the shortest rules whose tree costs at
+        most this share of the k-means cost more than the best tree without
+        the budget win (None: the budget always wins, whatever it costs).
     random_state : int
         Seed of every random step.
     """
@@ -52,6 +56,7 @@ class PipelineConfig:
     min_segment_share: float = 0.02
     max_conditions: int | None = 3
     max_clauses: int | None = 2
+    budget_tolerance: float | None = 0.02
     random_state: int = 0
 
     def validate(self) -> None:

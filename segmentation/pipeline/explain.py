@@ -176,7 +176,11 @@ def explain_clusters(
         complexity = budget_excess(
             prepared.columns, k, config.max_conditions, config.max_clauses
         )
-        fit = fit_threshold_tree(Xs, Zs, ys, centres, complexity=complexity, **fit_args)
+        tolerance = np.inf if config.budget_tolerance is None else config.budget_tolerance
+        fit = fit_threshold_tree(
+            Xs, Zs, ys, centres, complexity=complexity, cost_tolerance=tolerance,
+            max_depth=config.max_conditions, **fit_args
+        )
         tree = round_thresholds(fit.tree, Zs, prepared.columns, catalog)
         paths = tree_rules(tree, prepared.columns, k, simplified=False)
         rounded, rounding = round_rule_thresholds(
@@ -214,6 +218,15 @@ def explain_clusters(
     budget = None
     if complexity is not None:
         budget = _budget_cost(fit, Xs, Zs, ys)
+        if fit.excess:
+            notes.append(
+                f"the rules exceed the complexity budget ({config.max_conditions} conditions "
+                f"per clause, {config.max_clauses} clauses per segment, one threshold per "
+                f"feature and direction) {fit.excess} time(s): "
+                + ("no tree keeping to it was found" if config.budget_tolerance is None else
+                   "keeping to it would have cost more than "
+                   f"{config.budget_tolerance:.0%} of the k-means cost")
+            )
     changed = float((exact_labels != labels).mean()) if n else 0.0
     if changed > 0:
         notes.append(

@@ -237,9 +237,13 @@ class _Fitter:
         self.expand(tree, max_leaves, 0.0, cover=False)
         return tree
 
-    def cart(self, max_leaves: int, random_state: int) -> ThresholdTree:
+    def cart(
+        self, max_leaves: int, random_state: int, max_depth: int | None = None
+    ) -> ThresholdTree:
         """A CART tree on the reference labels, thresholds moved onto data values."""
-        cart = DecisionTreeClassifier(max_leaf_nodes=max_leaves, random_state=random_state)
+        cart = DecisionTreeClassifier(
+            max_leaf_nodes=max_leaves, max_depth=max_depth, random_state=random_state
+        )
         t = cart.fit(self.Z, self.labels).tree_
         tree = ThresholdTree(feature=[], threshold=[], left=[], right=[], label=[])
         for i in range(t.node_count):
@@ -365,6 +369,7 @@ def fit_threshold_tree(
     restructure: bool = True,
     complexity: Complexity | None = None,
     cost_tolerance: float = 0.02,
+    max_depth: int | None = None,
 ) -> TreeFit:
     """Fit a threshold tree on raw columns that reproduces a clustering.
 
@@ -402,6 +407,9 @@ def fit_threshold_tree(
         the tree with the fewest conditions over budget (then the cheapest)
         whose cost is within ``cost_tolerance`` of it wins: the budgeted
         search's own tree, or the unbounded tree pruned step by step.
+    max_depth : int, optional
+        With a budget, also start from a CART tree of this depth (its paths
+        have at most that many conditions).
     cost_tolerance : float
         Share of the reference k-means cost the budget may add to the best
         unbounded tree's cost (0.02: 2%). ``TreeFit.free_cost`` keeps that cost.
@@ -443,6 +451,9 @@ def fit_threshold_tree(
         TreeFit(pruned, fitter.cost(pruned, pruned.apply(Z)), best.rounds, "pruned",
                 fitter.excess(pruned)),
     ]
+    if max_depth is not None:  # a start whose paths are short by construction
+        starts["shallow"] = lambda: fitter.cart(budget, random_state, max_depth)
+        inits = (*inits, "shallow")
     bounded = _best_start(fitter, starts, inits, budget, min_gain)
     if bounded is not None:
         candidates.append(bounded)
