@@ -18,6 +18,11 @@ DEFAULTS = {
     "SMALL_SHOP_BUYERS": 200,
     # No segment smaller than this share of customers.
     "MIN_SEGMENT_SHARE": 0.02,
+    # Complexity budget of found rules: conditions per clause and clauses per segment
+    # (None: no limit), and how much of the k-means cost it may cost (None: any).
+    "MAX_CONDITIONS_PER_CLAUSE": 3,
+    "MAX_CLAUSES_PER_SEGMENT": 2,
+    "BUDGET_TOLERANCE": 0.02,
 }
 
 segmentation_settings = AppSettings("RULECAST_SEGMENTATION", DEFAULTS)
