@@ -26,9 +26,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..rules.ast import Condition, Rule
+from ..rules.ast import Clause, Condition, Rule
 from ..rules.catalog import FeatureInfo
-from ..rules.text import format_value, render_condition
+from ..rules.text import format_value, render_text
 
 __all__ = [
     "SEMANTICS",
@@ -194,11 +194,16 @@ def _rule_phrase(
     rule: Rule, z: Mapping[str, float], catalog: Mapping[str, FeatureInfo]
 ) -> tuple[str, str] | None:
     """A name stating the rule's shared bounds ("Orders at least 6, recency at most 100 days")."""
-    bounds = _shared_bounds(rule, z)[:2]
-    if not bounds:
+    bounds = _shared_bounds(rule, z)
+    features = list(dict.fromkeys(c.feature for c in bounds))[:2]
+    if not features:
         return None
-    en = ", ".join(render_condition(c, catalog, "en") for c in bounds)
-    zh = "，".join(render_condition(c, catalog, "zh") for c in bounds)
+    parts = []
+    for feature in features:  # both bounds of a feature read as one range
+        mine = tuple(c for c in bounds if c.feature == feature)
+        parts.append(Rule((Clause(mine),)))
+    en = ", ".join(render_text(p, catalog, "en") for p in parts)
+    zh = "，".join(render_text(p, catalog, "zh") for p in parts)
     return en[0].upper() + en[1:], zh
 
 
