@@ -44,17 +44,20 @@ def rule_scores(
     Returns
     -------
     dict
-        ``fidelity``, ``price_of_explainability``, ``silhouette_rules``,
-        ``silhouette_clusters``, ``kmeans_cost_rules``, ``kmeans_cost_clusters``,
+        ``fidelity``, ``price_of_explainability``, ``silhouette_rules`` (with
+        ``davies_bouldin_rules`` and ``calinski_harabasz_rules``), ``silhouette_clusters``, ``kmeans_cost_rules``, ``kmeans_cost_clusters``,
         ``sizes``, ``unassigned``.
     """
     sample = np.arange(len(labels)) if sample is None else sample
     k = int(max(labels.max(initial=-1), cluster_labels.max(initial=-1))) + 1
     keep = labels >= 0
+    rules = sample_scores(X[sample], labels[sample], random_state)
     return {
         "fidelity": fidelity(labels, cluster_labels),
         "price_of_explainability": price_of_explainability(X, labels, cluster_labels),
-        "silhouette_rules": sample_scores(X[sample], labels[sample], random_state)["silhouette"],
+        "silhouette_rules": rules["silhouette"],
+        "davies_bouldin_rules": rules["davies_bouldin"],
+        "calinski_harabasz_rules": rules["calinski_harabasz"],
         "silhouette_clusters": sample_scores(X[sample], cluster_labels[sample], random_state)[
             "silhouette"
         ],

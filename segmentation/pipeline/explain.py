@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 #: Rows the tree is fitted on; everybody else is assigned by the rules.
-EXPLAIN_MAX_ROWS = 60_000
+EXPLAIN_MAX_ROWS = 40_000
 #: Largest share of (sampled) customers whose segment threshold rounding may change.
 ROUNDING_MAX_CHANGED_SHARE = 0.005
 #: Largest rise of the price of explainability (on the sample) rounding may cause.

@@ -21,7 +21,7 @@ from .compare import compare_models
 from .config import PipelineConfig, PipelineError
 from .evaluation import rule_scores
 from .explain import explain_clusters, rule_complexity
-from .metrics import json_safe, sample_scores
+from .metrics import json_safe
 from .naming import name_segments
 from .preprocess import clean_frame, prepare
 from .profile import segment_profiles, segment_zscores
@@ -180,7 +180,6 @@ def run_pipeline(
             for a in range(k)
         )
         scores = rule_scores(X, labels, cluster_labels, sample, rs)
-        sample_rule_scores = sample_scores(X[sample], labels[sample], rs)
         metrics = {
             "algorithm": strategy.name,
             "k": k,
@@ -191,8 +190,8 @@ def run_pipeline(
             "silhouette_clusters": scores["silhouette_clusters"],
             "silhouette_rules": scores["silhouette_rules"],
             **_full_scores(X, cluster_labels),
-            "davies_bouldin_rules": sample_rule_scores["davies_bouldin"],
-            "calinski_harabasz_rules": sample_rule_scores["calinski_harabasz"],
+            "davies_bouldin_rules": scores["davies_bouldin_rules"],
+            "calinski_harabasz_rules": scores["calinski_harabasz_rules"],
             "complexity": rule_complexity(rules),
             "complexity_budget": {
                 "max_conditions": config.max_conditions,

@@ -40,7 +40,7 @@ from sklearn.tree import DecisionTreeClassifier
 from .splits import SortedColumns, cost_split, imm_split, majority_split, tao_split
 from .tree import ThresholdTree
 
-__all__ = ["Complexity", "TreeFit", "fit_threshold_tree", "squared_distances"]
+__all__ = ["Complexity", "TreeFit", "fit_threshold_tree", "imm_tree", "squared_distances"]
 
 #: ``complexity(tree) -> excess``: how far the tree's rules are over budget (0: within).
 Complexity = Callable[[ThresholdTree], int]
@@ -476,3 +476,14 @@ def _best_start(fitter: _Fitter, starts, inits, budget: int, min_gain: float) ->
         ):
             best = fit
     return best
+
+
+def imm_tree(X: np.ndarray, Z: np.ndarray, labels: np.ndarray, centres: np.ndarray) -> ThresholdTree:
+    """Plain IMM (Moshkovitz et al. 2020): k leaves, no expansion or refinement.
+
+    The baseline the benchmarks compare with; same arguments as
+    :func:`fit_threshold_tree`.
+    """
+    fitter = _Fitter(np.asarray(X, dtype=float), np.asarray(Z, dtype=float),
+                     np.asarray(labels, dtype=np.intp), np.asarray(centres, dtype=float), 1, 1)
+    return fitter.imm()
