@@ -171,13 +171,13 @@ def scores(tree: ThresholdTree, prepared, reference: np.ndarray, k: int) -> dict
     }
 
 
-def measure(name: str, frame: pd.DataFrame) -> list[bool]:
+def measure(name: str, frame: pd.DataFrame, **params) -> list[bool]:
     catalog = {f: PURCHASE_CATALOG[f] for f in frame.columns}
     prepared = prepare(frame, catalog)
     met = []
     for k in KS:
         start = time.perf_counter()
-        segmenter = RuleSegmenter(catalog, n_clusters=k, random_state=0).fit(frame)
+        segmenter = RuleSegmenter(catalog, n_clusters=k, random_state=0, **params).fit(frame)
         seconds = time.perf_counter() - start
         result, m = segmenter.result_, segmenter.result_.metrics
         reference = result.cluster_labels
@@ -213,7 +213,10 @@ def main() -> None:
                         default=next((p for p in shared if p.exists()), shared[0]))
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "rulecast-bench")
     parser.add_argument("--only", choices=sorted(FILES), action="append")
+    parser.add_argument("--budget-tolerance", default="0.02",
+                        help="share of the k-means cost the complexity budget may cost; 'none': any")
     args = parser.parse_args()
+    tolerance = None if args.budget_tolerance == "none" else float(args.budget_tolerance)
     met: list[bool] = []
     for name, load in FILES.items():
         if args.only and name not in args.only:
@@ -221,7 +224,7 @@ def main() -> None:
         frame, as_of = features_of(load(args.sales, args.cache))
         print(f"{name}: {len(frame):,} customers, as of {as_of.date()} (the day after the last "
               f"order), features {', '.join(frame.columns)}", flush=True)
-        met += measure(name, frame)
+        met += measure(name, frame, budget_tolerance=tolerance)
     print(f"quality: targets met in {sum(met)}/{len(met)} cases")
 
 
