@@ -8,7 +8,8 @@ whose rule selected under 2% of customers: both explanations are scored
 against that same reference. "rules" is the pipeline's explain stage (IMM +
 ExKMC expansion + tree alternating optimisation within the complexity budget,
 <= 2k leaves, rules evaluated on the raw table); "cart" is
-DecisionTreeClassifier(max_leaf_nodes=2k) fitted on the reference labels. Printed per k: fidelity, price of
+DecisionTreeClassifier(max_leaf_nodes=2k) fitted on the reference labels.
+Printed per k: fidelity, price of
 explainability, leaves, smallest segment share, explain time. Targets: price
 <= 1.05, fidelity >= 0.92. Then one line timing the explain stage on a
 ``--big``-row table. No Django, no database.

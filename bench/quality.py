@@ -208,13 +208,15 @@ def measure(name: str, frame: pd.DataFrame, **params) -> list[bool]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    shared = [p / "shared" / "data" / "electronic_sales.csv" for p in (ROOT.parent, ROOT.parent.parent)]
+    shared = [p / "shared" / "data" / "electronic_sales.csv"
+              for p in (ROOT.parent, ROOT.parent.parent)]
     parser.add_argument("--sales", type=Path,
                         default=next((p for p in shared if p.exists()), shared[0]))
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "rulecast-bench")
     parser.add_argument("--only", choices=sorted(FILES), action="append")
     parser.add_argument("--budget-tolerance", default="0.02",
-                        help="share of the k-means cost the complexity budget may cost; 'none': any")
+                        help="share of the k-means cost the complexity budget may cost "
+                             "('none': any)")
     args = parser.parse_args()
     tolerance = None if args.budget_tolerance == "none" else float(args.budget_tolerance)
     met: list[bool] = []

@@ -45,7 +45,8 @@ def rule_scores(
     -------
     dict
         ``fidelity``, ``price_of_explainability``, ``silhouette_rules`` (with
-        ``davies_bouldin_rules`` and ``calinski_harabasz_rules``), ``silhouette_clusters``, ``kmeans_cost_rules``, ``kmeans_cost_clusters``,
+        ``davies_bouldin_rules`` and ``calinski_harabasz_rules``),
+        ``silhouette_clusters``, ``kmeans_cost_rules``, ``kmeans_cost_clusters``,
         ``sizes``, ``unassigned``.
     """
     sample = np.arange(len(labels)) if sample is None else sample

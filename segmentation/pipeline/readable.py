@@ -186,7 +186,7 @@ def unify_thresholds(
 
 
 def _vacuous(cond: Condition, frame: pd.DataFrame) -> bool:
-    """Whether ``cond`` holds for every known value of its feature (a threshold outside the data)."""
+    """Whether ``cond`` holds for every known value (its threshold lies outside the data)."""
     if cond.op not in ORDER_OPERATORS or cond.feature not in frame.columns:
         return False
     values = pd.to_numeric(frame[cond.feature], errors="coerce").to_numpy(dtype=float)

@@ -160,7 +160,7 @@ class _Fitter:
             # best gain first; at equal gain the shallower (earlier, breadth-first) leaf
             candidates.sort(key=lambda c: -c[0])
             chosen = None
-            for gain, leaf, split in candidates:
+            for _, leaf, split in candidates:
                 grown = tree.copy()
                 grown.split(leaf, split.feature, split.threshold, split.left_label,
                             split.right_label)
@@ -478,7 +478,9 @@ def _best_start(fitter: _Fitter, starts, inits, budget: int, min_gain: float) ->
     return best
 
 
-def imm_tree(X: np.ndarray, Z: np.ndarray, labels: np.ndarray, centres: np.ndarray) -> ThresholdTree:
+def imm_tree(
+    X: np.ndarray, Z: np.ndarray, labels: np.ndarray, centres: np.ndarray
+) -> ThresholdTree:
     """Plain IMM (Moshkovitz et al. 2020): k leaves, no expansion or refinement.
 
     The baseline the benchmarks compare with; same arguments as

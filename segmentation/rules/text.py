@@ -9,7 +9,8 @@ Clauses are joined by "; or " / "；或". A lower and an upper bound on the same
 feature read as one range ("total spend between ¥500 and ¥1,200"). Money
 (unit ``yuan``) reads ``¥1,200``; days "90 days" / "90天"; shares and rates are
 percentages. On counts (orders, sessions), "at most 0" reads "no orders in
-the last 90 days" / "近90天订单数为0". A threshold is shown with the feature's ``decimals`` unless that
+the last 90 days" / "近90天订单数为0".
+A threshold is shown with the feature's ``decimals`` unless that
 would round it, in which case as many more digits as it needs are shown, so
 the text never states a different threshold than the rule.
 

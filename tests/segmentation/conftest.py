@@ -83,7 +83,8 @@ def _found_names_agree_with_their_rules(request):
     for segment in Segment.objects.filter(kind=SegmentKind.FOUND).only(
         "name", "name_zh", "rule", "profile"
     ):
-        shop = {f: (stats or {}).get("overall_median") for f, stats in (segment.profile or {}).items()}
+        shop = {f: (stats or {}).get("overall_median")
+                for f, stats in (segment.profile or {}).items()}
         problems = name_contradictions(segment.name, segment.name_zh,
                                        Rule.from_dict(segment.rule), shop, catalog)
         assert not problems, f"segment {segment.name!r}: {problems}"

@@ -89,7 +89,9 @@ def test_names_only_use_words_the_rule_guarantees():
     }
     z = {"total_spend": 1.2, "recency_days": -1.5, "tenure_days": 0.3}
     # spend > 1,600 and recency <= 30 for every member: "recent high spenders"
-    good = Rule((Clause((Condition("total_spend", ">", 1600), Condition("recency_days", "<=", 30))),))
+    good = Rule((
+        Clause((Condition("total_spend", ">", 1600), Condition("recency_days", "<=", 30))),
+    ))
     # the second clause lets in members spending ¥38: "high spenders" would lie
     mixed = Rule((
         Clause((Condition("total_spend", ">", 1600), Condition("recency_days", "<=", 30))),

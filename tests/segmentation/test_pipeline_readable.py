@@ -73,7 +73,8 @@ def test_clauses_differing_by_one_complementary_condition_merge():
     ]
     reference = assign_segments(paths, data)
     # exact simplification cannot merge them (different shapes); on the data they differ by one
-    two = [rule([("days", "<=", 100), ("orders", "<=", 5)], [("days", "<=", 100), ("orders", ">", 5)])]
+    two = [rule([("days", "<=", 100), ("orders", "<=", 5)],
+                [("days", "<=", 100), ("orders", ">", 5)])]
     assert mergeable_clauses(two, data) == [(0, 0, 1)]
     merged, report = make_readable(two, data, lambda labels: 0.0)
     assert merged == [rule([("days", "<=", 100)])]
@@ -87,13 +88,15 @@ def test_one_threshold_per_feature_and_direction_in_a_segment():
     data = frame()
     # segment 0 says "days at most 100" in one clause and "at most 101" in the other
     paths = [
-        rule([("spend", "<=", 500), ("days", "<=", 100)], [("spend", ">", 500), ("days", "<=", 101)]),
+        rule([("spend", "<=", 500), ("days", "<=", 100)],
+             [("spend", ">", 500), ("days", "<=", 101)]),
         rule([("spend", "<=", 500), ("days", ">", 100)], [("spend", ">", 500), ("days", ">", 101)]),
     ]
     reference = assign_segments(paths, data)
     rules, moves = unify_thresholds(paths, data, agreement(reference))
     assert moves == 1
-    values = {c.value for r in rules for cl in r.clauses for c in cl.conditions if c.feature == "days"}
+    values = {c.value for r in rules for cl in r.clauses for c in cl.conditions
+              if c.feature == "days"}
     assert len(values) == 1
     # both sides moved together: still a partition of every row
     labels = assign_segments(rules, data)
@@ -107,8 +110,10 @@ def test_an_expensive_unification_is_refused():
     data = frame()
     # unifying 10 and 190 would move most customers: left alone
     paths = [
-        rule([("spend", "<=", 500), ("days", "<=", 10)], [("spend", ">", 500), ("days", "<=", 190)]),
-        rule([("spend", "<=", 500), ("days", ">", 10)], [("spend", ">", 500), ("days", ">", 190)]),
+        rule([("spend", "<=", 500), ("days", "<=", 10)],
+             [("spend", ">", 500), ("days", "<=", 190)]),
+        rule([("spend", "<=", 500), ("days", ">", 10)],
+             [("spend", ">", 500), ("days", ">", 190)]),
     ]
     reference = assign_segments(paths, data)
     rules, moves = unify_thresholds(paths, data, agreement(reference))

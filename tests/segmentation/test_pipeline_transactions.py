@@ -10,7 +10,8 @@ from segmentation.pipeline.transactions import PURCHASE_CATALOG, purchase_featur
 def test_features_as_of_the_day_after_the_last_order():
     orders = pd.DataFrame({
         "customer_id": [1, 1, 1, 2],
-        "placed_at": ["1998-01-10 00:00:00", "1998-03-01 15:00:00", "1998-06-29 00:00:00", "1998-06-30 10:00:00"],
+        "placed_at": ["1998-01-10 00:00:00", "1998-03-01 15:00:00", "1998-06-29 00:00:00",
+                      "1998-06-30 10:00:00"],
         "amount": [10.0, 20.0, 30.0, 5.0],
     })
     frame, as_of = purchase_features(orders)
