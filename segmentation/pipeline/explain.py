@@ -56,6 +56,8 @@ EXPLAIN_MAX_ROWS = 40_000
 ROUNDING_MAX_CHANGED_SHARE = 0.005
 #: Largest rise of the price of explainability (on the sample) rounding may cause.
 ROUNDING_MAX_PRICE_INCREASE = 0.01
+#: Largest rise of the price that leaving one threshold per feature and side may add.
+UNIFY_MAX_PRICE_INCREASE = 0.005
 
 
 @dataclass
@@ -118,9 +120,12 @@ def budget_excess(
     return excess
 
 
-def _price_guard(X: np.ndarray, clusters: np.ndarray, exact: np.ndarray):
-    """Accept a rounding only while the price of explainability stays near the exact rules'."""
-    limit = price_of_explainability(X, exact, clusters) + ROUNDING_MAX_PRICE_INCREASE
+def _price_guard(
+    X: np.ndarray, clusters: np.ndarray, exact: np.ndarray,
+    increase: float = ROUNDING_MAX_PRICE_INCREASE,
+):
+    """Accept a change only while the price of explainability stays near the exact rules'."""
+    limit = price_of_explainability(X, exact, clusters) + increase
 
     def accept(labels: np.ndarray) -> bool:
         return price_of_explainability(X, labels, clusters) <= limit
@@ -194,7 +199,9 @@ def explain_clusters(
             simplified=False,
         )
         rules, readable = make_readable(
-            rounded, clean_sample, score=lambda labels, ys=ys: fidelity(labels, ys)
+            rounded, clean_sample, score=lambda labels, ys=ys: fidelity(labels, ys),
+            accept=_price_guard(Xs, ys, assign_segments(rounded, clean_sample),
+                                UNIFY_MAX_PRICE_INCREASE),
         )
         rules = whole_count_bounds(rules, clean_sample, catalog)
         labels = assign_segments(rules, clean)

@@ -142,6 +142,7 @@ def unify_thresholds(
     frame: pd.DataFrame,
     score: Callable[[np.ndarray], float],
     max_loss: float = UNIFY_MAX_LOSS,
+    accept: Callable[[np.ndarray], bool] | None = None,
 ) -> tuple[list[Rule], int]:
     """Leave one threshold per feature and side in each rule, where it costs little.
 
@@ -153,9 +154,13 @@ def unify_thresholds(
     score : callable
         ``score(first_match_labels) -> float``, higher is better (fidelity).
     max_loss : float
-        Largest fall of ``score`` one unification may cost; a costlier one is
-        left as it is (the tree search already avoids them: they count
-        against its complexity budget).
+        Largest fall of ``score`` all unifications together may cost; one that
+        would go past it is left as it is (the tree search already avoids
+        them: they count against its complexity budget).
+    accept : callable, optional
+        ``accept(first_match_labels) -> bool``, a further test of each
+        unification (the pipeline refuses those raising the price of
+        explainability).
 
     Returns
     -------
@@ -165,7 +170,7 @@ def unify_thresholds(
     masks = _Masks(frame)
     moves = 0
     skip: set = set()
-    now = score(first_match(masks.rules(rules)))
+    floor = score(first_match(masks.rules(rules))) - max_loss
     while (found := _duplicate(rules, skip)) is not None:
         feature, values = found
         best: tuple[float, list[Rule]] | None = None
@@ -174,13 +179,16 @@ def unify_thresholds(
             for v in values:
                 if float(v) != float(target):
                     trial = _moved(trial, feature, float(v), target)
-            quality = score(first_match(masks.rules(trial)))
+            labels = first_match(masks.rules(trial))
+            quality = score(labels)
+            if quality < floor or (accept is not None and not accept(labels)):
+                continue
             if best is None or quality > best[0]:
                 best = (quality, trial)
-        if best[0] < now - max_loss:
+        if best is None:
             skip.add((feature, tuple(values)))
             continue
-        now, rules = best
+        rules = best[1]
         moves += len(values) - 1
     return rules, moves
 
@@ -320,6 +328,7 @@ def make_readable(
     paths: Sequence[Rule],
     frame: pd.DataFrame,
     score: Callable[[np.ndarray], float],
+    accept: Callable[[np.ndarray], bool] | None = None,
 ) -> tuple[list[Rule], ReadableReport]:
     """Shorten rounded tree-path rules on the data they describe.
 
@@ -332,6 +341,8 @@ def make_readable(
     score : callable
         ``score(first_match_labels) -> float``, higher is better; chooses the
         common threshold when a segment has several on one side of a feature.
+    accept : callable, optional
+        Passed to :func:`unify_thresholds`.
 
     Returns
     -------
@@ -339,7 +350,7 @@ def make_readable(
         Simplified rules, same order; no condition of them is removable and
         no two clauses of one rule mergeable on ``frame``.
     """
-    rules, unified = unify_thresholds(paths, frame, score)
+    rules, unified = unify_thresholds(paths, frame, score, accept=accept)
     rules = [simplify(rule) for rule in rules]
     counts = {"conditions_dropped": 0, "clauses_merged": 0, "clauses_dropped": 0}
     while True:
