@@ -36,4 +36,17 @@ def check_segmentation_settings(app_configs, **kwargs) -> list[Error]:
                 f"RULECAST_SEGMENTATION['{key}'] must be a number in [0, 1].",
                 id="segmentation.E004",
             ))
+    for key in ("MAX_CONDITIONS_PER_CLAUSE", "MAX_CLAUSES_PER_SEGMENT"):
+        value = getattr(segmentation_settings, key)
+        if value is not None and (not isinstance(value, int) or value < 1):
+            errors.append(Error(
+                f"RULECAST_SEGMENTATION['{key}'] must be a positive integer or None.",
+                id="segmentation.E005",
+            ))
+    tolerance = segmentation_settings.BUDGET_TOLERANCE
+    if tolerance is not None and not (isinstance(tolerance, int | float) and tolerance >= 0):
+        errors.append(Error(
+            "RULECAST_SEGMENTATION['BUDGET_TOLERANCE'] must be a number >= 0 or None.",
+            id="segmentation.E006",
+        ))
     return errors

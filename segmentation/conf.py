@@ -23,6 +23,11 @@ DEFAULTS = {
     # of its members (1 - Jaccard similarity); otherwise it waits for review.
     "AUTO_PUBLISH_MIN_ARI": 0.8,
     "AUTO_PUBLISH_MAX_CHANGE": 0.2,
+    # Complexity budget of found rules: conditions per clause and clauses per segment
+    # (None: no limit), and how much of the k-means cost it may cost (None: any).
+    "MAX_CONDITIONS_PER_CLAUSE": 3,
+    "MAX_CLAUSES_PER_SEGMENT": 2,
+    "BUDGET_TOLERANCE": 0.02,
 }
 
 segmentation_settings = AppSettings("RULECAST_SEGMENTATION", DEFAULTS)

@@ -92,6 +92,9 @@ def pipeline_config(segmentation: Segmentation) -> PipelineConfig:
         sample_size=segmentation.sample_size,
         large_table_rows=segmentation_settings.LARGE_TABLE_ROWS,
         min_segment_share=segmentation_settings.MIN_SEGMENT_SHARE,
+        max_conditions=segmentation_settings.MAX_CONDITIONS_PER_CLAUSE,
+        max_clauses=segmentation_settings.MAX_CLAUSES_PER_SEGMENT,
+        budget_tolerance=segmentation_settings.BUDGET_TOLERANCE,
         random_state=segmentation.random_seed,
     )
 

@@ -4,6 +4,8 @@ Pure Python over numpy, pandas and scikit-learn; no Django import here.
 """
 
 from .config import ALGORITHMS, PipelineConfig, PipelineError
+from .estimator import RuleSegmenter
+from .evaluation import evaluate, rule_scores
 from .result import PipelineResult, SegmentModel, SegmentResult, assign_segments
 from .run import STAGES, run_pipeline
 
@@ -13,8 +15,11 @@ __all__ = [
     "PipelineConfig",
     "PipelineError",
     "PipelineResult",
+    "RuleSegmenter",
     "SegmentModel",
     "SegmentResult",
     "assign_segments",
+    "evaluate",
+    "rule_scores",
     "run_pipeline",
 ]

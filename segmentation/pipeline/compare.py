@@ -21,7 +21,7 @@ from .treefit import fit_threshold_tree
 __all__ = ["ThresholdTreeClassifier", "compare_models"]
 
 # Accuracy estimates settle well below this; more rows only cost time.
-CV_MAX_ROWS = 5_000
+CV_MAX_ROWS = 3_000
 
 
 class ThresholdTreeClassifier(ClassifierMixin, BaseEstimator):
@@ -96,7 +96,7 @@ def compare_models(
     names = ("tree", "logistic_regression", "random_forest")
     if len(np.unique(y)) < 2 or smallest < 2:
         return dict.fromkeys(names)
-    cv = StratifiedKFold(n_splits=int(min(5, smallest)), shuffle=True, random_state=random_state)
+    cv = StratifiedKFold(n_splits=int(min(3, smallest)), shuffle=True, random_state=random_state)
     models = {
         "tree": (ThresholdTreeClassifier(max_leaves, random_state), X),
         "logistic_regression": (LogisticRegression(max_iter=500), X),

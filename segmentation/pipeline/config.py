@@ -34,6 +34,14 @@ class PipelineConfig:
         Above this many rows, k-means becomes mini-batch k-means.
     min_segment_share : float
         No segment smaller than this share of customers.
+    max_conditions : int or None
+        Complexity budget: most conditions in one clause of a rule (None: no limit).
+    max_clauses : int or None
+        Complexity budget: most clauses (OR-ed parts) in one segment's rule.
+    budget_tolerance : float or None
+        How much the budget may cost: the shortest rules whose tree costs at
+        most this share of the k-means cost more than the best tree without
+        the budget win (None: the budget always wins, whatever it costs).
     random_state : int
         Seed of every random step.
     """
@@ -46,6 +54,9 @@ class PipelineConfig:
     sample_size: int = 10_000
     large_table_rows: int = 200_000
     min_segment_share: float = 0.02
+    max_conditions: int | None = 3
+    max_clauses: int | None = 2
+    budget_tolerance: float | None = 0.02
     random_state: int = 0
 
     def validate(self) -> None:
@@ -64,6 +75,10 @@ class PipelineConfig:
             raise PipelineError(f"max_leaves must be at least 2, got {self.max_leaves}")
         if self.sample_size < 100:
             raise PipelineError(f"sample_size must be at least 100, got {self.sample_size}")
+        for name in ("max_conditions", "max_clauses"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise PipelineError(f"{name} must be at least 1 or None, got {value}")
         if not 0.0 <= self.min_segment_share < 0.5:
             raise PipelineError(
                 f"min_segment_share must be in [0, 0.5), got {self.min_segment_share}"

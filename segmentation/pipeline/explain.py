@@ -6,9 +6,14 @@ data gaps (:mod:`.rulebuild`, no row moves), turns leaves into rules, rounds
 the thresholds further to readable values while at most
 :data:`ROUNDING_MAX_CHANGED_SHARE` of the sample changes segment and the price
 of explainability rises by at most :data:`ROUNDING_MAX_PRICE_INCREASE`
-(:func:`segmentation.rules.round_thresholds`), and assigns every customer by
-the rules. The fidelity before that rounding and the share of customers it
-moved are kept for the run's metrics. A segment whose
+(:func:`segmentation.rules.round_thresholds`), shortens the rounded rules on
+the data (:mod:`.readable`: one threshold per feature and direction in a
+segment, no condition or clause that changes no customer's segment), and
+assigns every customer by the rules. The tree is fitted within a complexity
+budget (``max_conditions`` per clause, ``max_clauses`` per segment); what the
+budget costs is measured against the same tree search without it, on the
+sample, and kept for the run's metrics with the fidelity before rounding
+and the share of customers rounding moved. A segment whose
 rule selects fewer than ``min_segment_share`` of customers is merged into
 the nearest cluster and the tree refitted, so k may end lower (noted).
 """
@@ -23,25 +28,36 @@ import pandas as pd
 
 from ..rules.ast import Rule
 from ..rules.catalog import FeatureInfo
-from ..rules.rounding import RoundingReport
+from ..rules.rounding import RoundingReport, whole_count_bounds
 from ..rules.rounding import round_thresholds as round_rule_thresholds
 from ..rules.simplify import simplify
 from .cluster import group_means
 from .config import PipelineConfig
 from .metrics import fidelity, price_of_explainability
-from .preprocess import Prepared
+from .preprocess import Prepared, SplitColumn
+from .readable import ReadableReport, make_readable
 from .result import assign_segments
 from .rulebuild import round_thresholds, tree_rules
-from .treefit import fit_threshold_tree
+from .tree import ThresholdTree
+from .treefit import Complexity, fit_threshold_tree
 
-__all__ = ["EXPLAIN_MAX_ROWS", "ROUNDING_MAX_CHANGED_SHARE", "Explained", "explain_clusters"]
+__all__ = [
+    "EXPLAIN_MAX_ROWS",
+    "ROUNDING_MAX_CHANGED_SHARE",
+    "Explained",
+    "budget_excess",
+    "explain_clusters",
+    "rule_complexity",
+]
 
 #: Rows the tree is fitted on; everybody else is assigned by the rules.
-EXPLAIN_MAX_ROWS = 60_000
+EXPLAIN_MAX_ROWS = 40_000
 #: Largest share of (sampled) customers whose segment threshold rounding may change.
 ROUNDING_MAX_CHANGED_SHARE = 0.005
 #: Largest rise of the price of explainability (on the sample) rounding may cause.
 ROUNDING_MAX_PRICE_INCREASE = 0.01
+#: Largest rise of the price that leaving one threshold per feature and side may add.
+UNIFY_MAX_PRICE_INCREASE = 0.005
 
 
 @dataclass
@@ -59,11 +75,57 @@ class Explained:
     fidelity_before_rounding: float | None = None
     rounding_changed_share: float = 0.0
     rounding: RoundingReport | None = None
+    readable: ReadableReport | None = None
+    budget: dict | None = None
 
 
-def _price_guard(X: np.ndarray, clusters: np.ndarray, exact: np.ndarray):
-    """Accept a rounding only while the price of explainability stays near the exact rules'."""
-    limit = price_of_explainability(X, exact, clusters) + ROUNDING_MAX_PRICE_INCREASE
+def rule_complexity(rules: list[Rule]) -> dict[str, float | int]:
+    """Conditions per clause (mean, max) and clauses per segment (max) of a set of rules."""
+    counts = [len(c.conditions) for r in rules for c in r.clauses]
+    return {
+        "conditions_per_clause_mean": float(np.mean(counts)) if counts else 0.0,
+        "conditions_per_clause_max": max(counts, default=0),
+        "clauses_per_segment_max": max((len(r.clauses) for r in rules), default=0),
+        "conditions": int(sum(counts)),
+    }
+
+
+def budget_excess(
+    columns: tuple[SplitColumn, ...], k: int, max_conditions: int | None, max_clauses: int | None
+) -> Complexity | None:
+    """``excess(tree)``: what the tree's simplified rules have over budget.
+
+    Conditions beyond ``max_conditions`` in a clause, clauses beyond
+    ``max_clauses`` in a rule, and every second threshold on one feature and
+    side within a rule (a segment reads one threshold per feature and direction).
+    """
+    if max_conditions is None and max_clauses is None:
+        return None
+
+    def excess(tree: ThresholdTree) -> int:
+        over = 0
+        for rule in tree_rules(tree, columns, k):
+            if max_clauses is not None:
+                over += max(0, len(rule.clauses) - max_clauses)
+            if max_conditions is not None:
+                over += sum(max(0, len(c.conditions) - max_conditions) for c in rule.clauses)
+            sides: dict[tuple[str, bool], set] = {}
+            for clause in rule.clauses:
+                for c in clause.conditions:
+                    if c.op in ("<", "<=", ">", ">="):
+                        sides.setdefault((c.feature, c.op in (">", ">=")), set()).add(c.value)
+            over += sum(len(values) - 1 for values in sides.values())
+        return over
+
+    return excess
+
+
+def _price_guard(
+    X: np.ndarray, clusters: np.ndarray, exact: np.ndarray,
+    increase: float = ROUNDING_MAX_PRICE_INCREASE,
+):
+    """Accept a change only while the price of explainability stays near the exact rules'."""
+    limit = price_of_explainability(X, exact, clusters) + increase
 
     def accept(labels: np.ndarray) -> bool:
         return price_of_explainability(X, labels, clusters) <= limit
@@ -110,19 +172,23 @@ def explain_clusters(
         k = len(centres)
         max_leaves = config.max_leaves or 2 * k
         ys = cluster_labels if rows is None else cluster_labels[rows]
-        fit = fit_threshold_tree(
-            Xs,
-            Zs,
-            ys,
-            centres,
+        fit_args = dict(
             max_leaves=max_leaves,
             min_leaf=max(1, len(Xs) // 1000),
             min_size=int(config.min_segment_share * len(Xs)),
             random_state=config.random_state,
         )
+        complexity = budget_excess(
+            prepared.columns, k, config.max_conditions, config.max_clauses
+        )
+        tolerance = np.inf if config.budget_tolerance is None else config.budget_tolerance
+        fit = fit_threshold_tree(
+            Xs, Zs, ys, centres, complexity=complexity, cost_tolerance=tolerance,
+            max_depth=config.max_conditions, **fit_args
+        )
         tree = round_thresholds(fit.tree, Zs, prepared.columns, catalog)
         paths = tree_rules(tree, prepared.columns, k, simplified=False)
-        rules, rounding = round_rule_thresholds(
+        rounded, rounding = round_rule_thresholds(
             paths,
             clean_sample,
             max_changed_share=ROUNDING_MAX_CHANGED_SHARE,
@@ -130,7 +196,14 @@ def explain_clusters(
             catalog=catalog,
             score=fidelity,
             accept=_price_guard(Xs, ys, assign_segments(paths, clean_sample)),
+            simplified=False,
         )
+        rules, readable = make_readable(
+            rounded, clean_sample, score=lambda labels, ys=ys: fidelity(labels, ys),
+            accept=_price_guard(Xs, ys, assign_segments(rounded, clean_sample),
+                                UNIFY_MAX_PRICE_INCREASE),
+        )
+        rules = whole_count_bounds(rules, clean_sample, catalog)
         labels = assign_segments(rules, clean)
         sizes = np.bincount(labels[labels >= 0], minlength=k)
         small = np.flatnonzero(sizes < config.min_segment_share * n)
@@ -149,6 +222,18 @@ def explain_clusters(
         )
     exact_labels = assign_segments([simplify(p) for p in paths], clean)
     fidelity_before = fidelity(exact_labels, cluster_labels)
+    budget = None
+    if complexity is not None:
+        budget = _budget_cost(fit, Xs, Zs, ys)
+        if fit.excess:
+            notes.append(
+                f"the rules exceed the complexity budget ({config.max_conditions} conditions "
+                f"per clause, {config.max_clauses} clauses per segment, one threshold per "
+                f"feature and direction) {fit.excess} time(s): "
+                + ("no tree keeping to it was found" if config.budget_tolerance is None else
+                   "keeping to it would have cost more than "
+                   f"{config.budget_tolerance:.0%} of the k-means cost")
+            )
     changed = float((exact_labels != labels).mean()) if n else 0.0
     if changed > 0:
         notes.append(
@@ -172,4 +257,18 @@ def explain_clusters(
         fidelity_before_rounding=fidelity_before,
         rounding_changed_share=changed,
         rounding=rounding,
+        readable=readable,
+        budget=budget,
     )
+
+
+def _budget_cost(fit, Xs: np.ndarray, Zs: np.ndarray, ys: np.ndarray) -> dict[str, float]:
+    """Fidelity and price on the sample of the budgeted tree and of the best tree without it."""
+    out: dict[str, float] = {"excess": int(fit.excess)}
+    for name, tree in (("budget", fit.tree), ("unbounded", fit.free_tree or fit.tree)):
+        labels = tree.predict(Zs)
+        out[f"fidelity_{name}"] = fidelity(labels, ys)
+        out[f"price_{name}"] = price_of_explainability(Xs, labels, ys)
+    out["fidelity_cost"] = out["fidelity_unbounded"] - out["fidelity_budget"]
+    out["price_cost"] = out["price_budget"] - out["price_unbounded"]
+    return out

@@ -1,22 +1,44 @@
 """Segment names and descriptions without a language model.
 
-A segment is named RFM-style from the features where it differs most from
-the whole (z-scores of the scaled features): "Recent high spenders" /
-"近期高消费客户", "Lapsed customers" / "流失客户", "New customers" / "新客户".
-Built-in features have meanings below; any other feature falls back to
+A segment is named RFM-style: "Recent high spenders" / "近期高消费客户",
+"Lapsed customers" / "流失客户", "New customers" / "新客户". Built-in
+features have meanings below; any other feature falls back to
 "High <label>" / "<label>较高". Names are unique within a run: a
 distinguishing trait is added, then a number as the last resort.
+
+Names come from the rule
+------------------------
+Given the segment's rule, a word may only say what the rule guarantees of
+every member against the shop: "recent" needs every clause of the rule to
+bound the time since the last order at or below the shop's median (and the
+members' median to sit below it too), "high spenders" a lower bound on total
+spend at or above the shop's median. Among those words the strongest
+(largest distance of the members from the whole, in standard deviations)
+come first. So no word of a name contradicts a member;
+:func:`name_contradictions` checks a name against a rule and the shop's
+medians, and the tests run it on every segment of every run they make.
+Without rules (``rules=None``) names follow the z-scores alone.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ..rules.ast import Clause, Condition, Rule
 from ..rules.catalog import FeatureInfo
-from ..rules.text import format_value
+from ..rules.text import format_value, render_text
 
-__all__ = ["SEMANTICS", "SegmentName", "describe_segment", "name_segments"]
+__all__ = [
+    "SEMANTICS",
+    "SegmentName",
+    "describe_segment",
+    "guaranteed",
+    "name_agrees_with_rule",
+    "name_contradictions",
+    "name_segments",
+]
 
 #: Trait threshold: |z| at which a feature counts as distinctive.
 TRAIT_Z = 0.5
@@ -69,6 +91,7 @@ class _Trait:
     en: str
     zh: str
     role: str  # "adj", "noun" or "generic"
+    direction: str = ""  # "low" / "high" (rule-based traits)
 
 
 def _traits(z: Mapping[str, float], catalog: Mapping[str, FeatureInfo]) -> list[_Trait]:
@@ -93,6 +116,95 @@ def _traits(z: Mapping[str, float], catalog: Mapping[str, FeatureInfo]) -> list[
     if z.get("sessions_30d", 0.0) >= TRAIT_Z and orders <= -0.3:
         out.insert(0, _Trait("sessions_30d", z["sessions_30d"], *_BROWSERS))
     return out
+
+
+def guaranteed(rule: Rule, feature: str, direction: str, shop: float) -> bool:
+    """Whether every member of ``rule`` has ``feature`` on ``direction``'s side of ``shop``.
+
+    True when each clause bounds the feature: ``<= v`` / ``< v`` / ``== v``
+    with ``v <= shop`` for ``"low"``, ``>= v`` / ``> v`` / ``== v`` with
+    ``v >= shop`` for ``"high"`` (a member at the shop's value itself counts as
+    on the side).
+    """
+    if not rule.clauses:
+        return False
+    ops = ("<", "<=", "==") if direction == "low" else (">", ">=", "==")
+    for clause in rule.clauses:
+        if not any(
+            c.feature == feature
+            and c.op in ops
+            and not isinstance(c.value, str | bool)
+            and (float(c.value) <= shop if direction == "low" else float(c.value) >= shop)
+            for c in clause.conditions
+        ):
+            return False
+    return True
+
+
+def _word(feature: str, direction: str, z: float, catalog: Mapping[str, FeatureInfo]) -> _Trait:
+    if feature in SEMANTICS and direction in SEMANTICS[feature]:
+        en, zh, role = SEMANTICS[feature][direction]
+        return _Trait(feature, z, en, zh, role, direction)
+    p_en, p_zh = _phrase(feature, 1.0 if direction == "high" else -1.0, catalog)
+    return _Trait(feature, z, p_en, p_zh, "generic", direction)
+
+
+def _rule_traits(
+    rule: Rule,
+    z: Mapping[str, float],
+    profile: Mapping[str, Mapping[str, float | None]],
+    catalog: Mapping[str, FeatureInfo],
+) -> list[_Trait]:
+    """Words the rule guarantees of every member, strongest first."""
+    out = []
+    for feature, stats in profile.items():
+        shop, members = stats.get("overall_median"), stats.get("median")
+        if shop is None or members is None:
+            continue
+        for direction in ("low", "high"):
+            side_ok = members <= shop if direction == "low" else members >= shop
+            if side_ok and guaranteed(rule, feature, direction, shop):
+                out.append(_word(feature, direction, z.get(feature, 0.0), catalog))
+    return sorted(out, key=lambda t: -abs(t.z))
+
+
+def _shared_bounds(rule: Rule, z: Mapping[str, float]) -> list[Condition]:
+    """Bounds every clause has on one feature and side, loosest value, strongest first."""
+    if not rule.clauses:
+        return []
+    out = []
+    for feature in sorted({c.feature for c in rule.clauses[0].conditions}):
+        for ops, loosest in (((">", ">="), min), (("<", "<="), max)):
+            per_clause = []
+            for clause in rule.clauses:
+                bounds = [c for c in clause.conditions if c.feature == feature and c.op in ops
+                          and not isinstance(c.value, str | bool)]
+                if not bounds:
+                    break
+                per_clause.append(loosest(bounds, key=lambda c: float(c.value)))
+            else:
+                value = loosest(float(c.value) for c in per_clause)
+                same = [c for c in per_clause if float(c.value) == value]
+                # at equal values the non-strict operator is the looser one
+                out.append(next((c for c in same if c.op in (">=", "<=")), same[0]))
+    return sorted(out, key=lambda c: -abs(z.get(c.feature, 0.0)))
+
+
+def _rule_phrase(
+    rule: Rule, z: Mapping[str, float], catalog: Mapping[str, FeatureInfo]
+) -> tuple[str, str] | None:
+    """A name stating the rule's shared bounds ("Orders at least 6, recency at most 100 days")."""
+    bounds = _shared_bounds(rule, z)
+    features = list(dict.fromkeys(c.feature for c in bounds))[:2]
+    if not features:
+        return None
+    parts = []
+    for feature in features:  # both bounds of a feature read as one range
+        mine = tuple(c for c in bounds if c.feature == feature)
+        parts.append(Rule((Clause(mine),)))
+    en = ", ".join(render_text(p, catalog, "en") for p in parts)
+    zh = "，".join(render_text(p, catalog, "zh") for p in parts)
+    return en[0].upper() + en[1:], zh
 
 
 def _base_name(traits: list[_Trait]) -> tuple[str, str, set[str]]:
@@ -184,6 +296,7 @@ def name_segments(
     zscores: Sequence[Mapping[str, float]],
     profiles: Sequence[Mapping[str, Mapping[str, float | None]]],
     catalog: Mapping[str, FeatureInfo],
+    rules: Sequence[Rule] | None = None,
 ) -> list[SegmentName]:
     """Name and describe every segment of a run, names unique in each language.
 
@@ -194,17 +307,26 @@ def name_segments(
     profiles : sequence of mapping
         Per segment, the raw-unit profile (see :func:`describe_segment`).
     catalog : mapping of str to FeatureInfo
+    rules : sequence of Rule, optional
+        Each segment's rule; when given, a name only uses words the rule
+        guarantees of every member (see the module docstring).
 
     Returns
     -------
     list of SegmentName
     """
     bases = []
-    for z in zscores:
-        traits = _traits(z, catalog)
+    for a, z in enumerate(zscores):
+        if rules is None:
+            traits = _traits(z, catalog)
+        else:
+            traits = _rule_traits(rules[a], z, profiles[a], catalog)
         en, zh, used = _base_name(traits)
+        phrase = _rule_phrase(rules[a], z, catalog) if rules is not None and not traits else None
+        if phrase is not None:  # no word holds for every member: state the rule's shared bounds
+            en, zh = phrase
         bases.append([en, zh, used, traits])
-    _disambiguate(bases, zscores, catalog)
+    _disambiguate(bases, zscores, catalog, by_rule=rules is not None)
     out = []
     for (en, zh, _, _), z, profile in zip(bases, zscores, profiles, strict=True):
         d_en, d_zh = describe_segment(profile, z, catalog)
@@ -212,7 +334,7 @@ def name_segments(
     return out
 
 
-def _disambiguate(bases: list[list], zscores, catalog) -> None:
+def _disambiguate(bases: list[list], zscores, catalog, by_rule: bool = False) -> None:
     for lang in (0, 1):
         groups: dict[str, list[int]] = {}
         for i, b in enumerate(bases):
@@ -221,8 +343,17 @@ def _disambiguate(bases: list[list], zscores, catalog) -> None:
             if len(members) < 2:
                 continue
             for i in members:  # add the strongest trait not yet in the name
-                en, zh, used, _ = bases[i]
+                en, zh, used, traits = bases[i]
                 z = zscores[i]
+                if by_rule:  # only words the rule guarantees
+                    trait = next((t for t in traits if t.feature not in used), None)
+                    if trait is None:
+                        continue
+                    sign = 1.0 if trait.direction == "high" else -1.0
+                    p_en, p_zh = _phrase(trait.feature, sign, catalog)
+                    bases[i][0], bases[i][1] = f"{en}, {p_en}", f"{zh}（{p_zh}）"
+                    used.add(trait.feature)
+                    continue
                 extra = next(
                     (f for f, _ in sorted(z.items(), key=lambda kv: -abs(kv[1])) if f not in used),
                     None,
@@ -241,3 +372,73 @@ def _disambiguate(bases: list[list], zscores, catalog) -> None:
             if seen[b[lang]] > 1:
                 count[b[lang]] = count.get(b[lang], 0) + 1
                 b[lang] = f"{b[lang]} {count[b[lang]]}"
+
+
+def _claims(catalog: Mapping[str, FeatureInfo]) -> list[tuple[re.Pattern, str, str, str]]:
+    """(pattern, feature, direction, language) for every word a name can use."""
+    out = []
+    for feature, meanings in SEMANTICS.items():
+        for direction, (en, zh, _) in meanings.items():
+            out.append((re.compile(rf"(?<![\w-]){re.escape(en)}(?![\w-])", re.I), feature,
+                        direction, "en"))
+            out.append((re.compile(re.escape(zh)), feature, direction, "zh"))
+    for feature in catalog:
+        for direction in ("low", "high"):
+            p_en, p_zh = _phrase(feature, 1.0 if direction == "high" else -1.0, catalog)
+            out.append((re.compile(rf"(?<![\w-]){re.escape(p_en)}(?![\w-])", re.I), feature,
+                        direction, "en"))
+            out.append((re.compile(re.escape(p_zh)), feature, direction, "zh"))
+    return out
+
+
+def name_contradictions(
+    name_en: str,
+    name_zh: str,
+    rule: Rule,
+    shop_medians: Mapping[str, float | None],
+    catalog: Mapping[str, FeatureInfo],
+) -> list[str]:
+    """Words of a segment's names that its rule does not guarantee of every member.
+
+    Parameters
+    ----------
+    name_en, name_zh : str
+    rule : Rule
+        The segment's rule.
+    shop_medians : mapping of str to float
+        The shop's median of each feature (a segment profile's ``overall_median``).
+    catalog : mapping of str to FeatureInfo
+
+    Returns
+    -------
+    list of str
+        One line per word that claims a side of the shop's median the rule
+        does not bound every member to (a word shared by two features, like
+        "frequent", passes if either holds); empty when the names agree.
+    """
+    found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for pattern, feature, direction, lang in _claims(catalog):
+        name = name_en if lang == "en" else name_zh
+        for match in pattern.finditer(name):
+            found.setdefault((lang, match.group(0).lower()), []).append((feature, direction))
+    problems = []
+    for (lang, word), meanings in found.items():
+        if any(
+            shop_medians.get(f) is not None and guaranteed(rule, f, d, float(shop_medians[f]))
+            for f, d in meanings
+        ):
+            continue
+        problems.append(f"{lang} word {word!r} ({', '.join(f'{f} {d}' for f, d in meanings)}) "
+                        "is not guaranteed by the rule")
+    return problems
+
+
+def name_agrees_with_rule(
+    name_en: str,
+    name_zh: str,
+    rule: Rule,
+    shop_medians: Mapping[str, float | None],
+    catalog: Mapping[str, FeatureInfo],
+) -> bool:
+    """Whether no word of the names contradicts a member (see :func:`name_contradictions`)."""
+    return not name_contradictions(name_en, name_zh, rule, shop_medians, catalog)

@@ -19,8 +19,9 @@ from ..rules.catalog import FeatureInfo
 from .cluster import choose_k, merge_small_clusters, score_labels, strategy_for
 from .compare import compare_models
 from .config import PipelineConfig, PipelineError
-from .explain import explain_clusters
-from .metrics import fidelity, json_safe, price_of_explainability, sample_scores
+from .evaluation import rule_scores
+from .explain import explain_clusters, rule_complexity
+from .metrics import json_safe
 from .naming import name_segments
 from .preprocess import clean_frame, prepare
 from .profile import segment_profiles, segment_zscores
@@ -135,12 +136,12 @@ def run_pipeline(
     with stages("cluster"):
         strategy = strategy_for(config.algorithm, len(X), config.large_table_rows, rs)
         if len(ks) > 1:
-            k, scores = choose_k(strategy, X[sample], ks, rs)
+            k, k_scores = choose_k(strategy, X[sample], ks, rs)
         else:
-            k, scores = ks[0], []
+            k, k_scores = ks[0], []
         cluster_labels, centres = strategy.fit(X, k, sample)
-        if not scores:
-            scores = [score_labels(X[sample], cluster_labels[sample], k, rs)]
+        if not k_scores:
+            k_scores = [score_labels(X[sample], cluster_labels[sample], k, rs)]
         cluster_labels, centres, merged = merge_small_clusters(
             X, cluster_labels, centres, config.min_segment_share
         )
@@ -162,7 +163,7 @@ def run_pipeline(
         numeric = list(prepared.numeric)
         profiles = segment_profiles(clean[numeric], labels, k)
         zscores = segment_zscores(X[:, : len(numeric)], numeric, labels, k)
-        names = name_segments(zscores, profiles, catalog)
+        names = name_segments(zscores, profiles, catalog, rules=rules)
         sizes = np.bincount(labels[labels >= 0], minlength=k)
         segments = tuple(
             SegmentResult(
@@ -178,22 +179,27 @@ def run_pipeline(
             )
             for a in range(k)
         )
-        rule_scores = sample_scores(X[sample], labels[sample], rs)
+        scores = rule_scores(X, labels, cluster_labels, sample, rs)
         metrics = {
             "algorithm": strategy.name,
             "k": k,
-            "fidelity": fidelity(labels, cluster_labels),
+            "fidelity": scores["fidelity"],
             "fidelity_before_rounding": explained.fidelity_before_rounding,
             "rounding_changed_share": explained.rounding_changed_share,
-            "price_of_explainability": price_of_explainability(X, labels, cluster_labels),
-            "silhouette_clusters": sample_scores(X[sample], cluster_labels[sample], rs)[
-                "silhouette"
-            ],
-            "silhouette_rules": rule_scores["silhouette"],
+            "price_of_explainability": scores["price_of_explainability"],
+            "silhouette_clusters": scores["silhouette_clusters"],
+            "silhouette_rules": scores["silhouette_rules"],
             **_full_scores(X, cluster_labels),
-            "davies_bouldin_rules": rule_scores["davies_bouldin"],
-            "calinski_harabasz_rules": rule_scores["calinski_harabasz"],
-            "k_scores": [s.as_dict() for s in scores],
+            "davies_bouldin_rules": scores["davies_bouldin_rules"],
+            "calinski_harabasz_rules": scores["calinski_harabasz_rules"],
+            "complexity": rule_complexity(rules),
+            "complexity_budget": {
+                "max_conditions": config.max_conditions,
+                "max_clauses": config.max_clauses,
+                **(explained.budget or {}),
+            },
+            "readable": explained.readable.__dict__ if explained.readable else None,
+            "k_scores": [s.as_dict() for s in k_scores],
             "cv_accuracy": cv,
             "n_leaves": explained.n_leaves,
             "max_leaves": explained.max_leaves,

@@ -47,6 +47,20 @@ class ThresholdTree:
         self.threshold[node] = np.nan
         self.left[node] = self.right[node] = LEAF
 
+    def hoist(self, node: int, keep_left: bool) -> ThresholdTree:
+        """Return a copy where ``node`` is replaced by one of its children's subtrees.
+
+        The split at ``node`` disappears from every path below it and the other
+        subtree's leaves are dropped: the rows that reached them now go down
+        the kept subtree. The result is still a partition of every row.
+        """
+        new = self.copy()
+        child = self.left[node] if keep_left else self.right[node]
+        new.feature[node], new.threshold[node] = self.feature[child], self.threshold[child]
+        new.left[node], new.right[node] = self.left[child], self.right[child]
+        new.label[node] = self.label[child]
+        return new._reindex(0)
+
     def is_leaf(self, node: int) -> bool:
         """Return whether ``node`` is a leaf."""
         return self.feature[node] == LEAF

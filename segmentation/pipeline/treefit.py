@@ -15,6 +15,12 @@ assigned by the resulting rules):
    k-means cost; relabel leaves optimally (Hungarian, keeping every cluster
    covered); drop dead leaves and merge same-label siblings. Steps 2-3 repeat
    while the cost falls.
+4. **Complexity budget** (optional ``complexity(tree) -> excess``, 0 when the
+   rules the tree states are short enough): expansion, relabelling and node
+   moves that would raise the excess are refused, and a tree still over
+   budget is pruned by hoisting (a split replaced by one of its subtrees,
+   which keeps a partition) the cheapest way per unit of excess removed.
+   Trees are ranked by (excess, cost), so at equal cost the shorter rules win.
 
 The cost of a row in a leaf labelled ``a`` is its squared distance to centre
 ``a`` in the scaled space, the surrogate of the price of explainability.
@@ -24,6 +30,7 @@ reproduce the tree exactly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +40,10 @@ from sklearn.tree import DecisionTreeClassifier
 from .splits import SortedColumns, cost_split, imm_split, majority_split, tao_split
 from .tree import ThresholdTree
 
-__all__ = ["TreeFit", "fit_threshold_tree", "squared_distances"]
+__all__ = ["Complexity", "TreeFit", "fit_threshold_tree", "imm_tree", "squared_distances"]
+
+#: ``complexity(tree) -> excess``: how far the tree's rules are over budget (0: within).
+Complexity = Callable[[ThresholdTree], int]
 
 
 def squared_distances(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -50,6 +60,13 @@ class TreeFit:
     cost: float
     rounds: int
     start: str = "imm"
+    excess: int = 0
+    free_cost: float | None = None
+    free_tree: ThresholdTree | None = None
+
+    def key(self) -> tuple[int, float]:
+        """Ranking: fewer conditions over budget first, then lower cost."""
+        return (self.excess, self.cost)
 
 
 class _Fitter:
@@ -61,8 +78,10 @@ class _Fitter:
         centres: np.ndarray,
         min_leaf: int,
         min_size: int,
+        complexity: Complexity | None = None,
     ) -> None:
         self.X, self.Z, self.labels, self.centres = X, Z, labels, centres
+        self.complexity = complexity
         self.k = len(centres)
         self.losses = squared_distances(X, centres)
         self.cols = SortedColumns(Z, min_leaf)
@@ -80,6 +99,10 @@ class _Fitter:
     def cost(self, tree: ThresholdTree, leaf_of: np.ndarray) -> float:
         """Return the surrogate k-means cost of the tree."""
         return float(self.losses[np.arange(len(leaf_of)), np.asarray(tree.label)[leaf_of]].sum())
+
+    def excess(self, tree: ThresholdTree) -> int:
+        """Return how far the tree's rules are over the complexity budget."""
+        return 0 if self.complexity is None else int(self.complexity(tree))
 
     def sizes_ok(self, tree: ThresholdTree, leaf_of: np.ndarray) -> bool:
         """Return whether every label keeps at least ``min_size`` rows."""
@@ -115,26 +138,39 @@ class _Fitter:
         self, tree: ThresholdTree, max_leaves: int, min_gain: float, cover: bool = True
     ) -> np.ndarray:
         leaf_of = tree.apply(self.Z)
+        refused: set[int] = set()
+        excess = self.excess(tree)
         while tree.n_leaves < max_leaves:
             leaves = tree.leaves()
             label = np.asarray(tree.label)
             counts = np.bincount(leaf_of, minlength=len(tree.feature))
             per_label = np.bincount(label[leaves], weights=counts[leaves] > 0, minlength=self.k)
             costs = self.leaf_costs(tree, leaf_of)
-            best = None
+            candidates = []
             for leaf in leaves:
-                if counts[leaf] < 2 * self.cols.min_leaf:
+                if counts[leaf] < 2 * self.cols.min_leaf or leaf in refused:
                     continue
                 keep = tree.label[leaf] if cover and per_label[tree.label[leaf]] <= 1 else None
                 split = cost_split(self.cols, self.losses, leaf_of == leaf, keep)
                 if split is None:
                     continue
                 gain = costs[leaf, tree.label[leaf]] - split.cost
-                if best is None or gain > best[0]:
-                    best = (gain, leaf, split)
-            if best is None or best[0] <= min_gain:
+                if gain > min_gain:
+                    candidates.append((gain, leaf, split))
+            # best gain first; at equal gain the shallower (earlier, breadth-first) leaf
+            candidates.sort(key=lambda c: -c[0])
+            chosen = None
+            for _, leaf, split in candidates:
+                grown = tree.copy()
+                grown.split(leaf, split.feature, split.threshold, split.left_label,
+                            split.right_label)
+                if self.complexity is None or self.excess(grown) <= excess:
+                    chosen = (leaf, split)
+                    break
+                refused.add(leaf)
+            if chosen is None:
                 break
-            _, leaf, split = best
+            leaf, split = chosen
             left, right = tree.split(
                 leaf, split.feature, split.threshold, split.left_label, split.right_label
             )
@@ -155,8 +191,11 @@ class _Fitter:
             extra[counts == 0] += 1e18
             cover_label, cover_leaf = linear_sum_assignment(extra.T)
             best[cover_leaf] = cover_label
+        before, excess = list(tree.label), self.excess(tree)
         for leaf, lab in zip(leaves, best, strict=True):
             tree.label[leaf] = int(lab)
+        if self.complexity is not None and self.excess(tree) > excess:
+            tree.label[:] = before
 
     def tao_pass(self, tree: ThresholdTree, leaf_of: np.ndarray) -> np.ndarray:
         label = np.asarray(tree.label)
@@ -182,7 +221,12 @@ class _Fitter:
             proposal[idx] = np.where(go, via_left, via_right)
             if not self.sizes_ok(tree, proposal):
                 continue
+            old = tree.feature[node], tree.threshold[node]
+            excess = self.excess(tree) if self.complexity is not None else 0
             tree.feature[node], tree.threshold[node] = split.feature, split.threshold
+            if self.complexity is not None and self.excess(tree) > excess:
+                tree.feature[node], tree.threshold[node] = old
+                continue
             leaf_of = proposal
         return leaf_of
 
@@ -193,9 +237,13 @@ class _Fitter:
         self.expand(tree, max_leaves, 0.0, cover=False)
         return tree
 
-    def cart(self, max_leaves: int, random_state: int) -> ThresholdTree:
+    def cart(
+        self, max_leaves: int, random_state: int, max_depth: int | None = None
+    ) -> ThresholdTree:
         """A CART tree on the reference labels, thresholds moved onto data values."""
-        cart = DecisionTreeClassifier(max_leaf_nodes=max_leaves, random_state=random_state)
+        cart = DecisionTreeClassifier(
+            max_leaf_nodes=max_leaves, max_depth=max_depth, random_state=random_state
+        )
         t = cart.fit(self.Z, self.labels).tree_
         tree = ThresholdTree(feature=[], threshold=[], left=[], right=[], label=[])
         for i in range(t.node_count):
@@ -231,7 +279,46 @@ class _Fitter:
             if cost >= best_cost - 1e-6 * best_cost:
                 break
             best_cost = cost
-        return TreeFit(tree, self.cost(tree, tree.apply(self.Z)), rounds)
+        tree = self.prune_to_budget(tree)
+        return TreeFit(tree, self.cost(tree, tree.apply(self.Z)), rounds, excess=self.excess(tree))
+
+    def prune_to_budget(self, tree: ThresholdTree, max_cost: float = np.inf) -> ThresholdTree:
+        """Hoist subtrees until the rules fit the complexity budget (or nothing helps).
+
+        Each step takes the hoist (a split replaced by its left or right
+        subtree) that removes excess at the smallest rise in cost per unit of
+        excess removed, among those that keep every label covered and the
+        cost at most ``max_cost``.
+        """
+        excess = self.excess(tree)
+        while excess > 0:
+            base = self.cost(tree, tree.apply(self.Z))
+            best: tuple[float, ThresholdTree, int] | None = None
+            for node in tree.internal():
+                for keep_left in (True, False):
+                    candidate = tree.hoist(node, keep_left)
+                    if not self.covers(candidate):
+                        continue
+                    lower = self.excess(candidate)
+                    if lower >= excess:
+                        continue
+                    cost = self.cost(candidate, candidate.apply(self.Z))
+                    if cost > max_cost:
+                        continue
+                    rise = (cost - base) / (excess - lower)
+                    if best is None or rise < best[0]:
+                        best = (rise, candidate, lower)
+            if best is None:
+                break
+            _, tree, excess = best
+            polished = tree.copy()
+            leaf_of = polished.apply(self.Z)
+            self.relabel(polished, leaf_of)
+            leaf_of = self.tao_pass(polished, leaf_of)
+            polished = polished.compact(np.bincount(leaf_of, minlength=len(polished.feature)))
+            if self.covers(polished) and self.excess(polished) <= excess:
+                tree, excess = polished, self.excess(polished)
+        return tree
 
     def restructure(self, fit: TreeFit, max_leaves: int, min_gain: float) -> TreeFit:
         """Local search over structures: collapse a subtree, regrow, keep if cheaper.
@@ -251,7 +338,10 @@ class _Fitter:
                 tree = best.tree.copy()
                 tree.collapse(node)
                 candidate = self.refine(tree.compact(), max_leaves, min_gain)
-                if candidate.cost < best.cost * (1 - 1e-6) and self.covers(candidate.tree):
+                better = candidate.excess < best.excess or (
+                    candidate.excess == best.excess and candidate.cost < best.cost * (1 - 1e-6)
+                )
+                if better and self.covers(candidate.tree):
                     candidate.start = best.start
                     best, improved = candidate, True
                     break
@@ -277,6 +367,9 @@ def fit_threshold_tree(
     inits: tuple[str, ...] = ("imm", "greedy", "cart"),
     random_state: int = 0,
     restructure: bool = True,
+    complexity: Complexity | None = None,
+    cost_tolerance: float = 0.02,
+    max_depth: int | None = None,
 ) -> TreeFit:
     """Fit a threshold tree on raw columns that reproduces a clustering.
 
@@ -308,6 +401,18 @@ def fit_threshold_tree(
     restructure : bool
         After refining the best start, try collapsing each subtree and
         regrowing the freed leaves elsewhere, keeping any cheaper tree.
+    complexity : callable, optional
+        ``complexity(tree) -> int``, how many conditions and clauses the
+        tree's rules have over budget. The unbounded search runs first; then
+        the tree with the fewest conditions over budget (then the cheapest)
+        whose cost is within ``cost_tolerance`` of it wins: the budgeted
+        search's own tree, or the unbounded tree pruned step by step.
+    max_depth : int, optional
+        With a budget, also start from a CART tree of this depth (its paths
+        have at most that many conditions).
+    cost_tolerance : float
+        Share of the reference k-means cost the budget may add to the best
+        unbounded tree's cost (0.02: 2%). ``TreeFit.free_cost`` keeps that cost.
 
     Returns
     -------
@@ -316,7 +421,9 @@ def fit_threshold_tree(
     X = np.asarray(X, dtype=float)
     Z = np.asarray(Z, dtype=float)
     labels = np.asarray(labels, dtype=np.intp)
-    fitter = _Fitter(X, Z, labels, np.asarray(centres, dtype=float), min_leaf, min_size)
+    fitter = _Fitter(
+        X, Z, labels, np.asarray(centres, dtype=float), min_leaf, min_size, complexity
+    )
     reference = float(fitter.losses[np.arange(len(labels)), labels].sum())
     budget = max(max_leaves, len(centres))
     min_gain = min_gain_share * reference
@@ -325,15 +432,60 @@ def fit_threshold_tree(
         "greedy": lambda: fitter.greedy(budget),
         "cart": lambda: fitter.cart(budget, random_state),
     }
-    best: TreeFit | None = None
-    for name in inits:
-        fit = fitter.refine(starts[name](), budget, min_gain)
-        fit.start = name
-        if fitter.covers(fit.tree) and (best is None or fit.cost < best.cost * (1 - 1e-9)):
-            best = fit
+    fitter.complexity = None
+    best = _best_start(fitter, starts, inits, budget, min_gain)
     if best is not None and restructure:
         best = fitter.restructure(best, budget, min_gain)
     if best is None:  # only IMM guarantees coverage; return it even if sizes are short
         best = fitter.refine(fitter.imm(), budget, min_gain)
         best.start = "imm"
+    best.free_cost = best.cost
+    if complexity is None:
+        return best
+    # The budget: the shortest rules within ``cost_tolerance`` of the best tree's cost.
+    fitter.complexity = complexity
+    best.excess = fitter.excess(best.tree)
+    max_cost = best.cost + cost_tolerance * reference
+    pruned = fitter.prune_to_budget(best.tree.copy(), max_cost=max_cost)
+    candidates = [
+        TreeFit(pruned, fitter.cost(pruned, pruned.apply(Z)), best.rounds, "pruned",
+                fitter.excess(pruned)),
+    ]
+    if max_depth is not None:  # a start whose paths are short by construction
+        starts["shallow"] = lambda: fitter.cart(budget, random_state, max_depth)
+        inits = (*inits, "shallow")
+    bounded = _best_start(fitter, starts, inits, budget, min_gain)
+    if bounded is not None:
+        candidates.append(bounded)
+    chosen = min((c for c in candidates if c.cost <= max_cost), key=TreeFit.key,
+                 default=candidates[0])
+    chosen.free_cost, chosen.free_tree = best.cost, best.tree
+    return chosen
+
+
+def _best_start(fitter: _Fitter, starts, inits, budget: int, min_gain: float) -> TreeFit | None:
+    """Refine every start; return the covering fit with the lowest (excess, cost)."""
+    best: TreeFit | None = None
+    for name in inits:
+        fit = fitter.refine(starts[name](), budget, min_gain)
+        fit.start = name
+        if fitter.covers(fit.tree) and (
+            best is None
+            or fit.excess < best.excess
+            or (fit.excess == best.excess and fit.cost < best.cost * (1 - 1e-9))
+        ):
+            best = fit
     return best
+
+
+def imm_tree(
+    X: np.ndarray, Z: np.ndarray, labels: np.ndarray, centres: np.ndarray
+) -> ThresholdTree:
+    """Plain IMM (Moshkovitz et al. 2020): k leaves, no expansion or refinement.
+
+    The baseline the benchmarks compare with; same arguments as
+    :func:`fit_threshold_tree`.
+    """
+    fitter = _Fitter(np.asarray(X, dtype=float), np.asarray(Z, dtype=float),
+                     np.asarray(labels, dtype=np.intp), np.asarray(centres, dtype=float), 1, 1)
+    return fitter.imm()

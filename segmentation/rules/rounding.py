@@ -30,8 +30,10 @@ Integers
 --------
 A value that lands on a whole number is stored as ``int`` (``90``, not
 ``90.0``), so every renderer shows ``90``. On count features (unit ``orders`` or
-``sessions``) whose values in the frame are all whole, ``x > 2`` becomes
-``x >= 3`` ("at least 3"), which selects exactly the same rows.
+``sessions``) whose values in the frame are all whole, every bound becomes a
+whole number selecting exactly the same rows: ``x > 2`` and ``x > 2.5`` become
+``x >= 3`` ("at least 3"), ``x <= 2.5`` becomes ``x <= 2``
+(:func:`whole_count_bounds`).
 """
 
 from __future__ import annotations
@@ -50,7 +52,13 @@ from .evaluate import evaluate_clause
 from .roundness import plain_number, round_candidates
 from .simplify import simplify
 
-__all__ = ["COUNT_UNITS", "RoundingReport", "ThresholdMove", "round_thresholds"]
+__all__ = [
+    "COUNT_UNITS",
+    "RoundingReport",
+    "ThresholdMove",
+    "round_thresholds",
+    "whole_count_bounds",
+]
 
 #: Units whose values are whole counts: ``x > 2`` reads better as ``x >= 3``.
 COUNT_UNITS = ("orders", "sessions")
@@ -159,9 +167,15 @@ class _Masks:
 
 
 def _count_bound(cond: Condition, whole: set[str]) -> Condition:
-    if cond.feature in whole and cond.op == ">" and float(cond.value).is_integer():
-        return Condition(cond.feature, ">=", plain_number(float(cond.value) + 1))
-    return cond
+    """The same bound on a whole-number feature, stated with a whole number."""
+    if cond.feature not in whole or cond.op not in ORDER_OPERATORS:
+        return cond
+    v = float(cond.value)
+    if cond.op in (">", ">="):  # x > 2.5, x > 2, x >= 3 -> x >= 3
+        low = math.floor(v) + 1 if cond.op == ">" else math.ceil(v)
+        return Condition(cond.feature, ">=", plain_number(low))
+    high = math.floor(v) if cond.op == "<=" else math.ceil(v) - 1  # x < 3, x <= 2.5 -> x <= 2
+    return Condition(cond.feature, "<=", plain_number(high))
 
 
 def _whole_counts(frame: pd.DataFrame, catalog: Mapping[str, FeatureInfo]) -> set[str]:
@@ -174,6 +188,33 @@ def _whole_counts(frame: pd.DataFrame, catalog: Mapping[str, FeatureInfo]) -> se
     return out
 
 
+def whole_count_bounds(
+    rules: Sequence[Rule], frame: pd.DataFrame, catalog: Mapping[str, FeatureInfo]
+) -> list[Rule]:
+    """State bounds on whole-number count features with whole numbers (same rows selected).
+
+    Parameters
+    ----------
+    rules : sequence of Rule
+    frame : pandas.DataFrame
+        Where the count features are checked to hold only whole numbers.
+    catalog : mapping of str to FeatureInfo
+
+    Returns
+    -------
+    list of Rule
+        Simplified.
+    """
+    whole = _whole_counts(frame, catalog)
+    return [
+        simplify(
+            Rule(tuple(Clause(tuple(_count_bound(c, whole) for c in cl.conditions))
+                       for cl in rule.clauses))
+        )
+        for rule in rules
+    ]
+
+
 def round_thresholds(
     rules: Sequence[Rule],
     frame: pd.DataFrame,
@@ -183,6 +224,7 @@ def round_thresholds(
     catalog: Mapping[str, FeatureInfo] | None = None,
     score: Callable[[np.ndarray, np.ndarray], float] | None = None,
     accept: Callable[[np.ndarray], bool] | None = None,
+    simplified: bool = True,
 ) -> tuple[list[Rule], RoundingReport]:
     """Round every threshold to the roundest value the budget allows.
 
@@ -208,6 +250,10 @@ def round_thresholds(
         ``accept(labels) -> bool``, a further test of a move within budget, given
         each row's first matching rule (``-1``: none) after the move; e.g. the
         pipeline refuses moves that raise the price of explainability.
+    simplified : bool
+        False returns the rounded rules clause for clause as given (whole tree
+        paths stay whole paths, counts are not restated), for further
+        shortening on the data.
 
     Returns
     -------
@@ -238,13 +284,8 @@ def round_thresholds(
                 masks.commit(places, candidate, trial, trial_rules)
                 moves.append(ThresholdMove(feature, value, candidate, changed / n if n else 0.0))
                 break
-    whole = _whole_counts(frame, catalog or {})
-    out = [
-        simplify(
-            Rule(tuple(Clause(tuple(_count_bound(c, whole) for c in conds)) for conds in rule))
-        )
-        for rule in masks.conditions
-    ]
+    rounded = [Rule(tuple(Clause(tuple(conds)) for conds in rule)) for rule in masks.conditions]
+    out = whole_count_bounds(rounded, frame, catalog or {}) if simplified else rounded
     fidelity_before = fidelity_after = None
     if reference_labels is not None:
         measure = score or _agreement

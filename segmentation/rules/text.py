@@ -8,7 +8,9 @@
 Clauses are joined by "; or " / "；或". A lower and an upper bound on the same
 feature read as one range ("total spend between ¥500 and ¥1,200"). Money
 (unit ``yuan``) reads ``¥1,200``; days "90 days" / "90天"; shares and rates are
-percentages. A threshold is shown with the feature's ``decimals`` unless that
+percentages. On counts (orders, sessions), "at most 0" reads "no orders in
+the last 90 days" / "近90天订单数为0".
+A threshold is shown with the feature's ``decimals`` unless that
 would round it, in which case as many more digits as it needs are shown, so
 the text never states a different threshold than the rule.
 
@@ -47,6 +49,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "list_last": " or ",
         "nobody": "nobody",
         "everyone": "everyone",
+        "none": "no {label}",
     },
     "zh": {
         ">=": "{label}至少{value}",
@@ -69,10 +72,25 @@ PHRASES: dict[str, dict[str, str]] = {
         "list_last": "或",
         "nobody": "无客户",
         "everyone": "所有客户",
+        "none": "{label}为0",
     },
 }
 
 _PERCENT_UNITS = ("share", "rate")
+#: Units counted in whole numbers: "at most 0" reads "no ...", thresholds show no decimals.
+_COUNT_UNITS = ("orders", "sessions")
+
+
+def _is_none_count(condition: Condition, info: FeatureInfo | None) -> bool:
+    """``orders <= 0``, ``orders < 1``, ``orders == 0``: "no orders"."""
+    if info is None or info.unit not in _COUNT_UNITS or isinstance(condition.value, str):
+        return False
+    if condition.op == "in" or isinstance(condition.value, bool):
+        return False
+    v = float(condition.value)
+    return (condition.op == "<=" and 0 <= v < 1) or (condition.op == "<" and 0 < v <= 1) or (
+        condition.op == "==" and v == 0
+    )
 
 
 def normalise_lang(lang: str) -> str:
@@ -175,6 +193,8 @@ def render_condition(
     text = any(isinstance(v, str) for v in values) or (
         info is not None and info.kind == "categorical"
     )
+    if not text and _is_none_count(condition, info):
+        return phrases["none"].format(label=label)
     key = f"text {condition.op}" if text and condition.op in ("==", "!=", "in") else condition.op
     shown = [format_value(v, info, lang) for v in values]
     return phrases[key].format(label=label, value=shown[0], values=_join_list(shown, phrases))

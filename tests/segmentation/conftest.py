@@ -56,3 +56,35 @@ def build_shop(groups: dict = GROUPS, seed: int = 1, now: datetime = NOW) -> dic
 @pytest.fixture
 def shop(db) -> dict[int, str]:
     return build_shop()
+
+
+@pytest.fixture(autouse=True)
+def _found_names_agree_with_their_rules(request):
+    """After every database test here: no word of a found segment's name contradicts a member.
+
+    Issue 9 asks this of every segment of every run in the tests; the check
+    reads what the run stored (name, rule, the shop's medians in the profile).
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if not (marker or "db" in request.fixturenames or transactional):
+        yield
+        return
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    yield
+    from segmentation.features import registry
+    from segmentation.models import Segment, SegmentKind
+    from segmentation.pipeline.naming import name_contradictions
+    from segmentation.rules import Rule
+
+    catalog = registry.catalog()
+    for segment in Segment.objects.filter(kind=SegmentKind.FOUND).only(
+        "name", "name_zh", "rule", "profile"
+    ):
+        shop = {f: (stats or {}).get("overall_median")
+                for f, stats in (segment.profile or {}).items()}
+        problems = name_contradictions(segment.name, segment.name_zh,
+                                       Rule.from_dict(segment.rule), shop, catalog)
+        assert not problems, f"segment {segment.name!r}: {problems}"

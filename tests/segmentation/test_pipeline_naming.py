@@ -72,3 +72,48 @@ def test_description_states_medians_in_units():
         "累计消费较高（中位数¥2,300，整体¥800），距上次下单较低（中位数12天，整体60天），"
         "近90天订单数较高（中位数5，整体1）。"
     )
+
+
+def test_names_only_use_words_the_rule_guarantees():
+    from segmentation.pipeline.naming import name_contradictions
+    from segmentation.rules import Clause, Condition, Rule
+
+    shop = {"total_spend": 1500.0, "recency_days": 40.0, "tenure_days": 600.0}
+    p = {
+        "total_spend": {"mean": 2500.0, "median": 2400.0, "overall_mean": 1600.0,
+                        "overall_median": 1500.0},
+        "recency_days": {"mean": 10.0, "median": 9.0, "overall_mean": 50.0,
+                         "overall_median": 40.0},
+        "tenure_days": {"mean": 700.0, "median": 650.0, "overall_mean": 600.0,
+                        "overall_median": 600.0},
+    }
+    z = {"total_spend": 1.2, "recency_days": -1.5, "tenure_days": 0.3}
+    # spend > 1,600 and recency <= 30 for every member: "recent high spenders"
+    good = Rule((
+        Clause((Condition("total_spend", ">", 1600), Condition("recency_days", "<=", 30))),
+    ))
+    # the second clause lets in members spending ¥38: "high spenders" would lie
+    mixed = Rule((
+        Clause((Condition("total_spend", ">", 1600), Condition("recency_days", "<=", 30))),
+        Clause((Condition("total_spend", "<=", 38), Condition("recency_days", "<=", 20))),
+    ))
+    names = name_segments([z, z], [p, p], CATALOG, rules=[good, mixed])
+    assert (names[0].name_en, names[0].name_zh) == ("Recent high spenders", "近期高消费客户")
+    assert names[1].name_en == "Recent customers"
+    assert name_contradictions("Recent high spenders", "近期高消费客户", mixed, shop, CATALOG) == [
+        "en word 'high spenders' (total_spend high) is not guaranteed by the rule",
+        "zh word '高消费客户' (total_spend high) is not guaranteed by the rule",
+    ]
+    assert name_contradictions(names[1].name_en, names[1].name_zh, mixed, shop, CATALOG) == []
+
+
+def test_without_a_guaranteed_word_the_name_states_the_shared_bounds():
+    from segmentation.rules import Clause, Condition, Rule
+
+    p = {"frequency": {"mean": 8.0, "median": 8.0, "overall_mean": 11.0, "overall_median": 11.0}}
+    rule = Rule((
+        Clause((Condition("frequency", ">=", 6), Condition("recency_days", "<=", 30))),
+        Clause((Condition("frequency", ">=", 8),)),
+    ))
+    names = name_segments([{"frequency": 0.2}], [p], CATALOG, rules=[rule])
+    assert (names[0].name_en, names[0].name_zh) == ("Orders at least 6", "订单数至少6")

@@ -159,3 +159,23 @@ def test_never_changes_more_than_the_budget(rule, frame, share):
     assert changed <= math.floor(share * len(frame) + 1e-9)
     assert report.changed_share == changed / len(frame)
     assert len(rounded) == 2
+
+
+def test_count_bounds_become_whole_numbers_selecting_the_same_rows():
+    from segmentation.rules import Clause, Condition, FeatureInfo, Rule, evaluate, make_catalog
+    from segmentation.rules.rounding import whole_count_bounds
+
+    catalog = make_catalog([FeatureInfo("orders", "orders", "订单数", "orders")])
+    frame = pd.DataFrame({"orders": [0.0, 1, 2, 3, 4, np.nan]})
+    given = [
+        Rule((Clause((Condition("orders", ">", 2.5),)),)),
+        Rule((Clause((Condition("orders", "<=", 2.5),)),)),
+        Rule((Clause((Condition("orders", "<", 3),)),)),
+        Rule((Clause((Condition("orders", ">", 0),)),)),
+    ]
+    out = whole_count_bounds(given, frame, catalog)
+    assert [(c.op, c.value) for r in out for c in r.clauses[0].conditions] == [
+        (">=", 3), ("<=", 2), ("<=", 2), (">=", 1)
+    ]
+    for before, after in zip(given, out, strict=True):
+        assert (evaluate(before, frame) == evaluate(after, frame)).all()

@@ -91,3 +91,18 @@ def test_format_value_never_hides_digits():
     assert format_value(1199.37, info) == "¥1,199.37"
     assert format_value(1199.37, info, exact=False) == "¥1,199"
     assert format_value(-50, info) == "-¥50"
+
+
+@pytest.mark.parametrize(
+    "cond, en, zh",
+    [
+        (("orders_90d", "<=", 0), "no orders in the last 90 days", "近90天订单数为0"),
+        (("orders_90d", "<", 1), "no orders in the last 90 days", "近90天订单数为0"),
+        (("orders_90d", "==", 0), "no orders in the last 90 days", "近90天订单数为0"),
+        (("orders_90d", "<=", 1), "orders in the last 90 days at most 1", "近90天订单数不超过1"),
+        (("total_spend", "<=", 0), "total spend at most ¥0", "累计消费不超过¥0"),
+    ],
+)
+def test_zero_counts_read_as_none(cond, en, zh):
+    assert render_condition(Condition(*cond), CATALOG, "en") == en
+    assert render_condition(Condition(*cond), CATALOG, "zh") == zh
