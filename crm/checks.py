@@ -16,4 +16,19 @@ def check_crm_settings(app_configs, **kwargs) -> list[Error]:
                 id="crm.E001",
             )
         )
+    currency = crm_settings.DEFAULT_CURRENCY
+    if not _is_currency(currency):
+        errors.append(
+            Error(
+                "RULECAST_CRM['DEFAULT_CURRENCY'] must be an ISO 4217 currency code "
+                f"such as CNY, USD or EUR; got {currency!r}.",
+                id="crm.E002",
+            )
+        )
     return errors
+
+
+def _is_currency(code) -> bool:
+    from babel.numbers import is_currency
+
+    return isinstance(code, str) and code == code.upper() and is_currency(code)

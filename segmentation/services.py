@@ -332,7 +332,7 @@ def _save_result(
     clusters = np.asarray(result.cluster_labels)[assigned]
     insert_frame(SegmentMembership._meta.db_table, pd.DataFrame({
         "segment_id": lookup[labels[assigned]], "customer_id": customer_ids[assigned],
-        "cluster": pd.Series(clusters, dtype="Int64").mask(clusters < 0).to_numpy(),
+        "cluster": pd.Series(clusters, dtype="Int64").mask(clusters < 0).array,
     }))
     metrics = dict(result.metrics)
     metrics["unassigned"] = int((~assigned).sum())
