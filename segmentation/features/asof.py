@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Max
+from django.utils import timezone
 
 #: Data whose latest activity is older than this is treated as a historic file.
 STALE_AFTER = timedelta(days=30)
@@ -39,8 +40,9 @@ def choose_as_of(now: datetime) -> AsOf:
     if latest is None or now - latest <= STALE_AFTER:
         return AsOf(now)
     moment = latest + timedelta(days=1)
+    shown_latest, shown_moment = timezone.localtime(latest), timezone.localtime(moment)
     return AsOf(moment, (
-        f"The latest order or event is on {latest:%Y-%m-%d}, {(now - latest).days} days "
-        f"ago: the features are measured as of {moment:%Y-%m-%d %H:%M} (the day after it), "
-        "not today. Give another time with segment --as-of."
+        f"The latest order or event is on {shown_latest:%Y-%m-%d}, {(now - latest).days} days "
+        f"ago: the features are measured as of {shown_moment:%Y-%m-%d %H:%M} (the day after "
+        "it), not today. Give another time with segment --as-of."
     ))
