@@ -76,13 +76,15 @@ def _orders_with_windows(base: QuerySet, annotations: dict,
     qn = connection.ops.quote_name
     table = qn(Order._meta.db_table)
     available = _order_windows()
-    columns = [field.attname for field in Order._meta.concrete_fields]
-    inner = base.annotate(**{name: available[name] for name in sorted(windows)}) \
-        .values(*columns, *sorted(windows))
-    inner_sql, inner_params = inner.query.sql_with_params()
     outer = (Order.objects.order_by().values("customer_id").annotate(**annotations)
              .values_list("customer_id", *annotations))
     outer_sql, outer_params = outer.query.sql_with_params()
+    # The derived table carries only the columns the aggregates read.
+    columns = [field.column for field in Order._meta.concrete_fields
+               if field.column == "customer_id" or f"{table}.{qn(field.column)}" in outer_sql]
+    inner = base.annotate(**{name: available[name] for name in sorted(windows)}) \
+        .values(*columns, *sorted(windows))
+    inner_sql, inner_params = inner.query.sql_with_params()
     head, found, tail = outer_sql.rpartition(f" FROM {table} ")
     if not found or not tail.startswith("GROUP BY"):  # pragma: no cover - ORM changed shape
         raise RuntimeError(f"unexpected SQL for the orders source: {outer_sql}")

@@ -128,3 +128,30 @@ def test_refresh_writes_the_table_and_one_customer_can_be_refreshed(shop):
     frame = refresh_features_of([browser.pk], now=NOW)
     assert frame.loc[browser.pk, "frequency"] == 1
     assert CustomerFeatures.objects.get(customer=browser).total_spend == 50
+
+
+def test_one_pass_over_orders_and_events_and_no_subquery_per_customer(shop):
+    from django.db import connection
+
+    from crm.models import Event, Order
+    from segmentation.features.compute import feature_select, with_fallbacks
+
+    select = feature_select(now=NOW, id_filter={"__in": [1, 2]},
+                            features=with_fallbacks(registry.names()))
+    sql = select.sql
+    qn = connection.ops.quote_name
+    assert sql.count(f"FROM {qn(Order._meta.db_table)}") == 1
+    assert sql.count(f"FROM {qn(Event._meta.db_table)}") == 1
+    assert sql.count(f"FROM {qn('campaigns_delivery')}") == 1
+    assert "OVER" in sql  # the top category's spend: a window over the one scan
+    # One SELECT per source (orders: the grouping and its window), none per customer.
+    assert sql.count("SELECT") == 6
+    assert '"attributes"' not in sql  # the window's table carries only what is read
+
+
+def test_only_the_features_asked_for_are_computed_and_stored(shop):
+    buyer, _ = shop
+    refresh_feature_table(now=NOW, names=["recency_days"], keep=["recency_days", "age_years"])
+    row = CustomerFeatures.objects.get(customer=buyer)
+    assert row.recency_days == 10
+    assert row.age_years is None and row.top_category_share is None
