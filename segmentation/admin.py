@@ -95,7 +95,8 @@ class SegmentationRunAdmin(admin.ModelAdmin):
                     "is_published", "created_at", "finished_at", "review_link"]
     list_filter = ["status", "is_published", "segmentation"]
     readonly_fields = ["segmentation", "status", "stage", "progress", "error", "as_of",
-                       "options", "customer_count", "feature_names", "metrics", "timings", "is_published",
+                       "options",
+                       "customer_count", "feature_names", "metrics", "timings", "is_published",
                        "published_at", "created_at", "started_at", "finished_at", "downloads"]
     exclude = ["model"]
     inlines = [SegmentInline]

@@ -293,7 +293,7 @@ def segment_customers(
         "notes": notes,
     })
     model = result.model  # it predicts with every final rule, the non-buyers' included
-    if dataclasses.is_dataclass(model) and any(f.name == "rules" for f in dataclasses.fields(model)):
+    if dataclasses.is_dataclass(model) and "rules" in {f.name for f in dataclasses.fields(model)}:
         model = dataclasses.replace(model, rules=tuple(s.rule for s in segments))
     return dataclasses.replace(
         result, segments=segments, labels=labels, cluster_labels=cluster_labels,

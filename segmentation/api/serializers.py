@@ -50,7 +50,8 @@ class SegmentationRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = SegmentationRun
         fields = ["id", "segmentation", "status", "stage", "progress", "error", "as_of",
-                  "options", "customer_count", "feature_names", "metrics", "timings", "is_published",
+                  "options",
+                  "customer_count", "feature_names", "metrics", "timings", "is_published",
                   "published_at", "created_at", "started_at", "finished_at", "segments"]
         read_only_fields = fields
 

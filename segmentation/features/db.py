@@ -26,7 +26,7 @@ class EpochDays(Func):
 
 
 class NonNegative(Func):
-    """``expression``, or 0 where it is negative; NULL stays NULL (unlike GREATEST on PostgreSQL)."""
+    """``expression``, or 0 where it is negative; NULL stays NULL (not GREATEST's 0)."""
 
     output_field = FloatField()
     arity = 1

@@ -74,10 +74,9 @@ def _named_rules(frame: pd.DataFrame) -> list[tuple[tuple[str, str, str, str], R
     if ENGAGEMENT_FEATURE in frame.columns:
         active = frame[ENGAGEMENT_FEATURE].fillna(0).to_numpy(dtype=float) >= 1
         if active.any() and not active.all():
-            return [
-                (_ACTIVE, Rule((Clause((NEVER_ORDERED, Condition(ENGAGEMENT_FEATURE, ">=", 1))),))),
-                (_DORMANT, Rule((Clause((NEVER_ORDERED, Condition(ENGAGEMENT_FEATURE, "<=", 0))),))),
-            ]
+            active_rule = Clause((NEVER_ORDERED, Condition(ENGAGEMENT_FEATURE, ">=", 1)))
+            dormant_rule = Clause((NEVER_ORDERED, Condition(ENGAGEMENT_FEATURE, "<=", 0)))
+            return [(_ACTIVE, Rule((active_rule,))), (_DORMANT, Rule((dormant_rule,)))]
     return [(_ONLY, Rule((Clause((NEVER_ORDERED,)),)))]
 
 

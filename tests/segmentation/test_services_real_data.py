@@ -17,6 +17,7 @@ from crm.models import Customer, Event, Order, OrderStatus
 from segmentation.exports import render_rule
 from segmentation.features.compute import compute_features
 from segmentation.models import CustomerFeatures, RunStatus, Segmentation, SegmentationRun
+from segmentation.review import run_review
 from segmentation.rules import Rule, evaluate
 from segmentation.services import execute_run
 
@@ -161,6 +162,12 @@ def test_a_dollar_shops_sentences_show_dollars_in_both_languages(shop):
     assert money and all(re.search(r"\$\d", text) for text in money)
     assert any("US$" in text for text in chinese)
     assert not any("¥" in text for text in english + chinese)
+    # The review page's profiles too.
+    for lang, symbol in (("en", "$"), ("zh", "US$")):
+        shown = [row["segment"] for segment in run_review(run, lang)["segments"]
+                 for row in (segment["profile"] or {}).get("values", [])]
+        assert any(value.startswith(symbol) for value in shown)
+        assert not any("¥" in value for value in shown)
 
 
 def test_a_given_as_of_is_kept_and_later_orders_are_not_seen(shop):

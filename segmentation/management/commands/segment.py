@@ -46,7 +46,8 @@ class Command(BaseCommand):
                                  "unless --save.")
         parser.add_argument("--algorithm", choices=Algorithm.values,
                             help="Clustering algorithm for this run only, unless --save.")
-        parser.add_argument("--seed", type=int, help="Random seed for this run only, unless --save.")
+        parser.add_argument("--seed", type=int,
+                            help="Random seed for this run only, unless --save.")
         parser.add_argument("--save", action="store_true",
                             help="Keep --k, --algorithm and --seed on the segmentation.")
         parser.add_argument("--as-of", type=as_of_option, metavar="YYYY-MM-DD",
