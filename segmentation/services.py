@@ -42,6 +42,7 @@ from .pipeline.nonbuyers import (
     is_buyer,
     nonbuyer_segments,
 )
+from .pipeline.profile import segment_profiles
 from .pipeline.rfm import RFM_FEATURES, rfm_segments
 from .pipeline.wholeunits import whole_unit_thresholds
 from .rules import Rule, RuleError, simplify
@@ -278,7 +279,7 @@ def segment_customers(
     labels[~buyer] = added.labels
     cluster_labels = np.full(total, -1, dtype=np.intp)
     cluster_labels[buyer] = result.cluster_labels
-    segments = (*buyer_segments, *added.segments)
+    segments = _whole_shop_profiles((*buyer_segments, *added.segments), frame, labels)
     metrics = dict(result.metrics)
     notes += list(metrics.get("notes", []))
     if added.segments:
@@ -299,6 +300,15 @@ def segment_customers(
         result, segments=segments, labels=labels, cluster_labels=cluster_labels,
         metrics=json_safe(metrics), model=model,
     )
+
+
+def _whole_shop_profiles(segments: tuple, frame: pd.DataFrame, labels: np.ndarray) -> tuple:
+    """Every segment's profile against the whole shop (buyers and non-buyers alike)."""
+    columns = list(dict.fromkeys(name for s in segments for name in s.profile))
+    if not columns:
+        return segments
+    profiles = segment_profiles(frame[columns], labels, len(segments))
+    return tuple(dataclasses.replace(s, profile=profiles[s.index]) for s in segments)
 
 
 def _fail(run_id: int, message: str, timings: dict[str, float]) -> None:

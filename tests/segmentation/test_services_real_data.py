@@ -183,3 +183,15 @@ def test_a_given_as_of_is_kept_and_later_orders_are_not_seen(shop):
 def test_a_recent_shop_is_measured_from_now(shop):
     run = run_at(Segmentation.objects.create(name="recent", n_clusters=3), now=NOW)
     assert run.as_of == NOW
+
+
+def test_profiles_compare_each_segment_with_the_whole_shop(db):
+    build_shop()
+    add_nonbuyers()
+    run = run_at(Segmentation.objects.create(name="profiles", n_clusters=3))
+    everyone = compute_features(now=NOW)
+    for segment in run.segments.all():
+        spend = segment.profile["total_spend"]
+        assert spend["overall_median"] == pytest.approx(everyone["total_spend"].median())
+        members = everyone.loc[list(segment.members().values_list("pk", flat=True))]
+        assert spend["median"] == pytest.approx(members["total_spend"].median())
