@@ -189,8 +189,9 @@ def execute_run(
     now = now or timezone.now()
     timings: dict[str, float] = {}
     try:
+        # A chosen default is stored when the run succeeds, so a failed run re-run later
+        # chooses again; a given as_of is kept.
         as_of = AsOf(run.as_of) if run.as_of else choose_as_of(now)
-        SegmentationRun.objects.filter(pk=run_id).update(as_of=as_of.moment)
         names = run.feature_names or feature_names_of(run.segmentation)
         if names != run.feature_names:
             SegmentationRun.objects.filter(pk=run_id).update(feature_names=names)

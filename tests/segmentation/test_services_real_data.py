@@ -195,3 +195,9 @@ def test_profiles_compare_each_segment_with_the_whole_shop(db):
         assert spend["overall_median"] == pytest.approx(everyone["total_spend"].median())
         members = everyone.loc[list(segment.members().values_list("pk", flat=True))]
         assert spend["median"] == pytest.approx(members["total_spend"].median())
+
+
+def test_a_failed_run_chooses_its_time_again_when_run_again(db):
+    run = SegmentationRun.objects.create(segmentation=Segmentation.objects.create(name="empty"))
+    run = execute_run(run_id=run.pk, now=NOW)
+    assert run.status == RunStatus.FAILED and run.as_of is None
