@@ -280,7 +280,8 @@ def segment_customers(
     labels[~buyer] = added.labels
     cluster_labels = np.full(total, -1, dtype=np.intp)
     cluster_labels[buyer] = result.cluster_labels
-    segments = _whole_shop_profiles((*buyer_segments, *added.segments), frame, labels)
+    segments = _whole_shop_profiles((*buyer_segments, *added.segments), frame, labels,
+                                    columns=[name for s in result.segments for name in s.profile])
     metrics = dict(result.metrics)
     notes += list(metrics.get("notes", []))
     if added.segments:
@@ -303,9 +304,10 @@ def segment_customers(
     )
 
 
-def _whole_shop_profiles(segments: tuple, frame: pd.DataFrame, labels: np.ndarray) -> tuple:
-    """Every segment's profile against the whole shop (buyers and non-buyers alike)."""
-    columns = list(dict.fromkeys(name for s in segments for name in s.profile))
+def _whole_shop_profiles(segments: tuple, frame: pd.DataFrame, labels: np.ndarray,
+                         columns: list[str]) -> tuple:
+    """Every segment's profile on ``columns``, against the whole shop (buyers and non-buyers)."""
+    columns = list(dict.fromkeys(columns))
     if not columns:
         return segments
     profiles = segment_profiles(frame[columns], labels, len(segments))
