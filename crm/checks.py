@@ -16,6 +16,15 @@ def check_crm_settings(app_configs, **kwargs) -> list[Error]:
                 id="crm.E001",
             )
         )
+    currency = crm_settings.DEFAULT_CURRENCY
+    if not _is_currency(currency):
+        errors.append(
+            Error(
+                "RULECAST_CRM['DEFAULT_CURRENCY'] must be an ISO 4217 currency code "
+                f"such as CNY, USD or EUR; got {currency!r}.",
+                id="crm.E002",
+            )
+        )
     return errors
 
 
@@ -65,3 +74,9 @@ def check_privacy_settings(app_configs, **kwargs) -> list[Error]:
         return [Error("RULECAST_CRM['SIGNUP_CONFIRM_MAX_AGE'] must be a whole number of "
                       "seconds, at least 60.", id="crm.E101")]
     return []
+
+
+def _is_currency(code) -> bool:
+    from babel.numbers import is_currency
+
+    return isinstance(code, str) and code == code.upper() and is_currency(code)

@@ -5,7 +5,8 @@ from .appsettings import AppSettings
 DEFAULTS = {
     # Rows written per transaction when importing CSV files.
     "IMPORT_BATCH_SIZE": 5000,
-    # Currency assumed when a file has no currency column.
+    # The shop's currency (ISO 4217): assumed when a file has no currency column, and
+    # the one every amount is shown in (rule sentences, profiles, the admin).
     "DEFAULT_CURRENCY": "CNY",
     # Bad rows kept in an import report (all are counted).
     "IMPORT_MAX_REPORTED_ERRORS": 1000,

@@ -179,6 +179,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Campaigns: absolute URLs in emails (https in production), provider webhooks ---
 RULECAST_CAMPAIGNS = {"BASE_URL": os.environ.get("RULECAST_BASE_URL", "http://127.0.0.1:8000")}
+# The shop's currency (ISO 4217), e.g. USD: amounts are stored and shown in it.
+RULECAST_CRM = {"DEFAULT_CURRENCY": os.environ.get("RULECAST_CURRENCY", "CNY").upper()}
 # django-anymail's tracking webhooks (bounces, complaints) authenticate with this
 # "user:password" basic-auth secret; set it in production.
 ANYMAIL = {}

@@ -145,6 +145,7 @@ class SegmentationRunAdmin(ExplainsProtection, admin.ModelAdmin):
                     "is_published", "created_at", "finished_at", "review_link", "review_state"]
     list_filter = ["status", "is_published", "segmentation", "review_state"]
     readonly_fields = ["segmentation", "status", "stage", "progress_display", "error", "as_of",
+                       "options",
                        "customer_count", "features_display", "metrics_display",
                        "timings_display", "is_published", "published_at", "created_at",
                        "started_at", "finished_at", "downloads", "is_scheduled", "review_state",

@@ -101,3 +101,29 @@ def refresh_all_live_segments(*, now: datetime | None = None) -> dict[int, tuple
     refresh_feature_table(now=now, keep=[], batch_size=segmentation_settings.FEATURE_BATCH_SIZE)
     return {segment.pk: sync_segment(segment, now=now)
             for segment in Segment.objects.targetable()}
+
+
+def run_labels(run) -> list[tuple[int, int, str, int | None]]:
+    """Each member of a run: customer id, segment index, segment name, k-means cluster.
+
+    The cluster is the run's clustering label (numbered like its segments); it is
+    empty for customers who never ordered (not clustered) and for customers who
+    moved into a live segment after the run. Export it beside the rule's segment to
+    check the run's confusion table.
+    """
+    return list(
+        SegmentMembership.objects.filter(segment__run=run)
+        .order_by("customer_id")
+        .values_list("customer_id", "segment__index", "segment__name", "cluster")
+    )
+
+
+def write_run_labels(run, stream) -> int:
+    """Write :func:`run_labels` as CSV to a text ``stream``; return the rows written."""
+    import csv
+
+    writer = csv.writer(stream)
+    writer.writerow(["customer_id", "segment", "segment_name", "cluster"])
+    rows = run_labels(run)
+    writer.writerows((c, s, name, "" if k is None else k) for c, s, name, k in rows)
+    return len(rows)

@@ -85,7 +85,17 @@ class SegmentationRun(models.Model):
     stage = models.CharField(_("stage"), max_length=32, blank=True)
     progress = models.FloatField(_("progress"), default=0.0)
     error = models.TextField(_("error"), blank=True)
-    as_of = models.DateTimeField(_("features as of"), null=True, blank=True)
+    as_of = models.DateTimeField(
+        _("features as of"), null=True, blank=True,
+        help_text=_("The moment every time feature is measured from. Set it to segment a "
+                    "historic file; empty chooses now, or the day after the latest activity "
+                    "when the data ends more than 30 days ago."),
+    )
+    options = models.JSONField(
+        _("options for this run"), default=dict, blank=True,
+        help_text=_("Settings that override the segmentation's for this run only "
+                    "(number of segments, algorithm, seed)."),
+    )
     customer_count = models.PositiveIntegerField(_("customers"), default=0)
     feature_names = models.JSONField(_("features"), default=list, blank=True)
     metrics = models.JSONField(_("metrics"), default=dict, blank=True)
@@ -212,6 +222,9 @@ class SegmentMembership(models.Model):
     customer = models.ForeignKey(
         "crm.Customer", on_delete=models.CASCADE, related_name="segment_memberships"
     )
+    # The run's k-means cluster (numbered like its segments) beside the rule's segment;
+    # empty for non-buyers, hand-written segments and customers who moved in live.
+    cluster = models.SmallIntegerField(_("cluster"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("segment membership")
@@ -268,6 +281,7 @@ class CustomerFeatures(models.Model):
     mean_days_between_orders = models.FloatField(null=True)
     top_category_share = models.FloatField(null=True)
     sessions_30d = models.FloatField(null=True)
+    events_30d = models.FloatField(null=True)
     extra = models.JSONField(
         default=dict, blank=True, help_text=_("Features a host project added.")
     )

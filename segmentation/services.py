@@ -7,10 +7,11 @@ it is. A run whose worker died stays ``running``; ``requeue_run`` puts it back.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import pickle
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import numpy as np
@@ -20,7 +21,8 @@ from django.utils import timezone
 
 from .bulk import insert_frame
 from .conf import segmentation_settings
-from .features import registry
+from .features import ORDERS, registry
+from .features.asof import AsOf, choose_as_of
 from .features.store import refresh_feature_table
 from .models import (
     RunStatus,
@@ -31,7 +33,18 @@ from .models import (
     SegmentMembership,
 )
 from .pipeline import PipelineConfig, PipelineError, PipelineResult, run_pipeline
+from .pipeline.coverage import usable_features
+from .pipeline.metrics import json_safe
+from .pipeline.nonbuyers import (
+    ENGAGEMENT_FEATURE,
+    ORDERS_FEATURE,
+    exclude_nonbuyers,
+    is_buyer,
+    nonbuyer_segments,
+)
+from .pipeline.profile import segment_profiles
 from .pipeline.rfm import RFM_FEATURES, rfm_segments
+from .pipeline.wholeunits import whole_unit_thresholds
 from .rules import Rule, RuleError, simplify
 from .rules.jsonlogic import from_jsonlogic
 from .rules.validate import validate_rule
@@ -55,15 +68,39 @@ def default_segmentation() -> Segmentation:
     return segmentation
 
 
-def start_run(*, segmentation: Segmentation) -> SegmentationRun:
-    """Queue a run; the task is sent once the surrounding transaction commits."""
+#: Options a run may override for itself only (``SegmentationRun.options``).
+RUN_OPTIONS = ("n_clusters", "algorithm", "random_seed")
+
+
+def start_run(
+    *, segmentation: Segmentation, as_of: datetime | None = None, options: dict | None = None
+) -> SegmentationRun:
+    """Queue a run; the task is sent once the surrounding transaction commits.
+
+    ``as_of`` fixes the time features are measured from (default: chosen when it
+    runs); ``options`` override the segmentation's ``n_clusters`` (None: choose),
+    ``algorithm`` and ``random_seed`` for this run only.
+    """
     from .tasks import run_segmentation
 
-    run = SegmentationRun.objects.create(
-        segmentation=segmentation, feature_names=feature_names_of(segmentation)
-    )
+    run = create_run(segmentation=segmentation, as_of=as_of, options=options)
     transaction.on_commit(lambda: run_segmentation.delay(run.pk))
     return run
+
+
+def create_run(
+    *, segmentation: Segmentation, as_of: datetime | None = None, options: dict | None = None
+) -> SegmentationRun:
+    """A queued run, not yet sent to a worker (the ``segment`` command executes it itself)."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(RUN_OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown run options: {', '.join(unknown)}")
+    pipeline_config(segmentation, options).validate()
+    return SegmentationRun.objects.create(
+        segmentation=segmentation, feature_names=feature_names_of(segmentation), as_of=as_of,
+        options=options,
+    )
 
 
 def requeue_run(*, run: SegmentationRun) -> SegmentationRun:
@@ -82,10 +119,12 @@ def feature_names_of(segmentation: Segmentation) -> list[str]:
     return list(segmentation.features or segmentation_settings.DEFAULT_FEATURES)
 
 
-def pipeline_config(segmentation: Segmentation) -> PipelineConfig:
+def pipeline_config(segmentation: Segmentation, options: dict | None = None) -> PipelineConfig:
+    """The pipeline's parameters: the segmentation's, with a run's ``options`` over them."""
+    options = options or {}
     return PipelineConfig(
-        algorithm=segmentation.algorithm,
-        n_clusters=segmentation.n_clusters,
+        algorithm=options.get("algorithm", segmentation.algorithm),
+        n_clusters=options["n_clusters"] if "n_clusters" in options else segmentation.n_clusters,
         k_min=segmentation.k_min,
         k_max=segmentation.k_max,
         max_leaves=segmentation.max_leaves,
@@ -95,8 +134,35 @@ def pipeline_config(segmentation: Segmentation) -> PipelineConfig:
         max_conditions=segmentation_settings.MAX_CONDITIONS_PER_CLAUSE,
         max_clauses=segmentation_settings.MAX_CLAUSES_PER_SEGMENT,
         budget_tolerance=segmentation_settings.BUDGET_TOLERANCE,
-        random_state=segmentation.random_seed,
+        random_state=options.get("random_seed", segmentation.random_seed),
     )
+
+
+def rule_features(rules: Iterable[dict]) -> set[str]:
+    """Registered features the stored rules test."""
+    names: set[str] = set()
+    for document in rules:
+        try:
+            rule = Rule.from_dict(document)
+        except RuleError:
+            continue
+        names.update(c.feature for clause in rule.clauses for c in clause.conditions)
+    return {name for name in names if name in registry}
+
+
+def features_to_compute(names: Iterable[str]) -> list[str]:
+    """What a run computes: its features, the RFM and non-buyer ones, and live rules' features.
+
+    Nothing else: features no segment uses are left missing until the nightly refresh.
+    """
+    live = rule_features(Segment.objects.targetable().values_list("rule", flat=True))
+    wanted = set(names) | set(RFM_FEATURES) | {ORDERS_FEATURE, ENGAGEMENT_FEATURE} | live
+    return [name for name in registry.names() if name in wanted]
+
+
+def nonbuyer_values() -> dict[str, float | None]:
+    """Each order feature's value for a customer with no completed order (default or missing)."""
+    return {feature.name: feature.default for feature in registry if feature.source == ORDERS}
 
 
 def _report(run_id: int, stage: str, fraction: float, listener: ProgressCallback | None) -> None:
@@ -109,7 +175,12 @@ def _report(run_id: int, stage: str, fraction: float, listener: ProgressCallback
 def execute_run(
     *, run_id: int, now: datetime | None = None, progress: ProgressCallback | None = None
 ) -> SegmentationRun:
-    """Compute features, cluster, explain, and store the segments of a queued run."""
+    """Compute features, cluster, explain, and store the segments of a queued run.
+
+    ``now`` is the clock (a fake one in tests). The run's ``as_of``, when set, is
+    the time features are measured from; otherwise :func:`choose_as_of` picks now,
+    or the day after the latest activity for a historic file, and the run says so.
+    """
     claimed = SegmentationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
         status=RunStatus.RUNNING, started_at=timezone.now(), stage="features", progress=0.0,
         error="",
@@ -121,6 +192,9 @@ def execute_run(
     now = now or timezone.now()
     timings: dict[str, float] = {}
     try:
+        # A chosen default is stored when the run succeeds, so a failed run re-run later
+        # chooses again; a given as_of is kept.
+        as_of = AsOf(run.as_of) if run.as_of else choose_as_of(now)
         names = run.feature_names or feature_names_of(run.segmentation)
         if names != run.feature_names:
             SegmentationRun.objects.filter(pk=run_id).update(feature_names=names)
@@ -129,8 +203,9 @@ def execute_run(
             raise PipelineError(f"Unknown features: {', '.join(unknown)}.")
         started = time.perf_counter()
         _report(run_id, "features", 0.0, progress)
+        computed = features_to_compute(names)
         frame = refresh_feature_table(
-            now=now, keep=sorted(set(names) | set(RFM_FEATURES)),
+            now=as_of.moment, keep=computed, names=computed,
             batch_size=segmentation_settings.FEATURE_BATCH_SIZE,
         )
         timings["features"] = time.perf_counter() - started
@@ -138,19 +213,15 @@ def execute_run(
         def pipeline_progress(stage: str, fraction: float) -> None:
             _report(run_id, stage, FEATURES_SHARE + PIPELINE_SHARE * fraction, progress)
 
-        buyers = int((frame["frequency"] > 0).sum())
-        if len(frame) and buyers < segmentation_settings.SMALL_SHOP_BUYERS:
-            _report(run_id, "rfm", FEATURES_SHARE, progress)
-            result = rfm_segments(frame[list(RFM_FEATURES)], registry.catalog())
-        else:
-            result = run_pipeline(
-                frame[names], registry.catalog(names), pipeline_config(run.segmentation),
-                progress=pipeline_progress,
-            )
+        result = segment_customers(frame, names, pipeline_config(run.segmentation, run.options),
+                                   progress=pipeline_progress, report=lambda stage: _report(
+                                       run_id, stage, FEATURES_SHARE, progress))
+        if as_of.note:
+            result.metrics["notes"].insert(0, as_of.note)
         timings.update(result.timings)
         _report(run_id, "saving", FEATURES_SHARE + PIPELINE_SHARE, progress)
         started = time.perf_counter()
-        _save_result(run, result, frame.index.to_numpy(), now=now)
+        _save_result(run, result, frame.index.to_numpy(), now=as_of.moment)
         timings["saving"] = time.perf_counter() - started
         SegmentationRun.objects.filter(pk=run_id).update(timings=timings)
         _report(run_id, "done", 1.0, progress)
@@ -161,6 +232,89 @@ def execute_run(
         _fail(run_id, f"{type(error).__name__}: {error}", timings)
     run.refresh_from_db()
     return run
+
+
+def segment_customers(
+    frame: pd.DataFrame,
+    names: list[str],
+    config: PipelineConfig,
+    *,
+    progress: Callable[[str, float], None] | None = None,
+    report: Callable[[str], None] | None = None,
+) -> PipelineResult:
+    """Buyers clustered and explained on ``names``; non-buyers in rule segments of their own.
+
+    Every row of ``frame`` ends in exactly one segment: buyer segments come first
+    (``k`` of them, each rule made false for non-buyers), then the non-buyer ones.
+    Features missing or nearly constant for most buyers are left out, with a note.
+    """
+    if frame.empty:
+        raise PipelineError("there are no customers to segment")
+    buyer = is_buyer(frame)
+    buyers, others = frame[buyer], frame[~buyer]
+    if buyers.empty:
+        raise PipelineError("no customer has a completed order yet: nothing to segment on")
+    catalog = registry.catalog()
+    notes: list[str] = []
+    if len(buyers) < segmentation_settings.SMALL_SHOP_BUYERS:
+        if report is not None:
+            report("rfm")
+        result = rfm_segments(buyers[list(RFM_FEATURES)], catalog)
+    else:
+        coverage = usable_features(buyers, names)
+        notes += coverage.notes
+        if not coverage.kept:
+            raise PipelineError(
+                "every feature is missing or nearly constant for most customers with orders: "
+                "there is nothing to segment on (" + "; ".join(coverage.notes) + ")")
+        result = run_pipeline(buyers[coverage.kept], registry.catalog(coverage.kept), config,
+                              progress=progress)
+    fixed = nonbuyer_values()
+    total = len(frame)
+    buyer_segments = [
+        dataclasses.replace(
+            segment, share=segment.size / total,
+            rule=exclude_nonbuyers(whole_unit_thresholds(segment.rule, catalog, buyers), fixed))
+        for segment in result.segments
+    ]
+    added = nonbuyer_segments(others, catalog, first_index=len(buyer_segments), total=total)
+    labels = np.full(total, -1, dtype=np.intp)
+    labels[buyer] = result.labels
+    labels[~buyer] = added.labels
+    cluster_labels = np.full(total, -1, dtype=np.intp)
+    cluster_labels[buyer] = result.cluster_labels
+    segments = _whole_shop_profiles((*buyer_segments, *added.segments), frame, labels,
+                                    columns=[name for s in result.segments for name in s.profile])
+    metrics = dict(result.metrics)
+    notes += list(metrics.get("notes", []))
+    if added.segments:
+        notes.append(
+            f"{len(others):,} customers have no completed order: they were not clustered; "
+            f"{len(added.segments)} segment(s) of their own were added to the "
+            f"{len(buyer_segments)} of the {len(buyers):,} buyers.")
+    metrics.update({
+        "buyers": len(buyers), "nonbuyers": len(others),
+        "nonbuyer_segments": len(added.segments),
+        "unassigned": int((labels < 0).sum()),
+        "notes": notes,
+    })
+    model = result.model  # it predicts with every final rule, the non-buyers' included
+    if dataclasses.is_dataclass(model) and "rules" in {f.name for f in dataclasses.fields(model)}:
+        model = dataclasses.replace(model, rules=tuple(s.rule for s in segments))
+    return dataclasses.replace(
+        result, segments=segments, labels=labels, cluster_labels=cluster_labels,
+        metrics=json_safe(metrics), model=model,
+    )
+
+
+def _whole_shop_profiles(segments: tuple, frame: pd.DataFrame, labels: np.ndarray,
+                         columns: list[str]) -> tuple:
+    """Every segment's profile on ``columns``, against the whole shop (buyers and non-buyers)."""
+    columns = list(dict.fromkeys(columns))
+    if not columns:
+        return segments
+    profiles = segment_profiles(frame[columns], labels, len(segments))
+    return tuple(dataclasses.replace(s, profile=profiles[s.index]) for s in segments)
 
 
 def _fail(run_id: int, message: str, timings: dict[str, float]) -> None:
@@ -191,8 +345,10 @@ def _save_result(
     lookup = np.zeros(max(segment_ids, default=0) + 1, dtype=np.int64)
     for index, pk in segment_ids.items():
         lookup[index] = pk
+    clusters = np.asarray(result.cluster_labels)[assigned]
     insert_frame(SegmentMembership._meta.db_table, pd.DataFrame({
         "segment_id": lookup[labels[assigned]], "customer_id": customer_ids[assigned],
+        "cluster": pd.Series(clusters, dtype="Int64").mask(clusters < 0).array,
     }))
     metrics = dict(result.metrics)
     metrics["unassigned"] = int((~assigned).sum())
@@ -253,6 +409,33 @@ def save_manual_segment(
     segment.name, segment.name_zh, segment.description = name, name_zh, description
     segment.rule = rule.to_dict()
     segment.save()
+    _ensure_computed(rule)
     sync_segment(segment, record=not created)
     segment.refresh_from_db()
     return segment
+
+
+def _ensure_computed(rule: Rule) -> None:
+    """Fill the feature table for a rule on features the last run did not compute.
+
+    Runs compute only the features something uses; a hand-written rule on another
+    one would otherwise select nobody until the nightly refresh. The table is
+    recomputed whole, as of the time it was computed.
+    """
+    from django.db.models import Max
+
+    from .models import CustomerFeatures
+    from .querying import COLUMN_FEATURES
+
+    table = CustomerFeatures.objects.all()
+    computed_at = table.aggregate(at=Max("computed_at"))["at"]
+    if computed_at is None:
+        return
+    absent = [
+        name for name in rule_features([rule.to_dict()])
+        if not (table.filter(**{f"{name}__isnull": False}) if name in COLUMN_FEATURES
+                else table.filter(extra__has_key=name)).exists()
+    ]
+    if absent:
+        refresh_feature_table(now=computed_at, keep=[],
+                              batch_size=segmentation_settings.FEATURE_BATCH_SIZE)

@@ -1,9 +1,9 @@
 from rest_framework import serializers
 
-from crm.api.fields import JSONObjectField, StrictTypesMixin
+from crm.api.fields import JSONObjectField, MomentField, StrictTypesMixin
 
 from ..features import registry
-from ..models import Segment, Segmentation, SegmentationRun
+from ..models import Algorithm, Segment, Segmentation, SegmentationRun
 from ..pipeline import PipelineError
 from ..rules import RuleError
 from ..services import parse_rule_document, pipeline_config
@@ -54,9 +54,27 @@ class SegmentationRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = SegmentationRun
         fields = ["id", "segmentation", "status", "stage", "progress", "error", "as_of",
+                  "options",
                   "customer_count", "feature_names", "metrics", "timings", "is_published",
                   "published_at", "created_at", "started_at", "finished_at", "segments"]
         read_only_fields = fields
+
+
+class RunRequestSerializer(StrictTypesMixin, serializers.Serializer):
+    """What a new run may set for itself only (the segmentation keeps its own settings)."""
+
+    as_of = MomentField(
+        required=False, allow_null=True,
+        help_text="Measure time features as of this moment; empty: now, or the day after "
+                  "the latest order or event when the data ended more than 30 days ago.")
+    n_clusters = serializers.IntegerField(
+        required=False, allow_null=True, min_value=2, max_value=50,
+        help_text="Segments of customers with orders for this run; null chooses.")
+    algorithm = serializers.ChoiceField(choices=Algorithm.choices, required=False)
+    random_seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
+
+    def run_options(self) -> dict:
+        return {key: value for key, value in self.validated_data.items() if key != "as_of"}
 
 
 class SegmentSerializer(serializers.ModelSerializer):

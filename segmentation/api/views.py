@@ -20,10 +20,12 @@ from crm.api.serializers import CustomerSerializer
 
 from .. import protection, services
 from ..exports import FILE_FORMATS, LANGUAGES, export_run, export_segments
+from ..membership import write_run_labels
 from ..models import Segment, Segmentation, SegmentationRun, SegmentKind
 from .serializers import (
     ManualSegmentSerializer,
     RuleExportSerializer,
+    RunRequestSerializer,
     SegmentationRunSerializer,
     SegmentationSerializer,
     SegmentSerializer,
@@ -106,13 +108,25 @@ class SegmentationViewSet(RulecastViewMixin, viewsets.ModelViewSet):
     def perform_destroy(self, instance: Segmentation) -> None:
         _delete_or_409(protection.delete_segmentation, segmentation=instance)
 
-    @extend_schema(request=None, responses={202: SegmentationRunSerializer},
+    @extend_schema(request=RunRequestSerializer, responses={202: SegmentationRunSerializer},
                    parameters=[RUN_LOCATION])
     @action(detail=True, methods=["post"])
     def run(self, request, pk=None):
-        """Start a run; poll the returned URL until its status is succeeded or failed."""
-        with transaction.atomic():
-            run = services.start_run(segmentation=self.get_object())
+        """Start a run; poll the returned URL until its status is succeeded or failed.
+
+        The body may set ``as_of``, ``n_clusters``, ``algorithm`` and ``random_seed``
+        for this run only.
+        """
+        segmentation = self.get_object()
+        body = RunRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            with transaction.atomic():
+                run = services.start_run(segmentation=segmentation,
+                                         as_of=body.validated_data.get("as_of"),
+                                         options=body.run_options())
+        except ValueError as error:
+            raise ValidationError({"non_field_errors": [str(error)]}) from None
         url = request.build_absolute_uri(reverse("segmentationrun-detail", args=[run.pk]))
         return Response(SegmentationRunSerializer(run).data, status=status.HTTP_202_ACCEPTED,
                         headers={"Location": url})
@@ -122,6 +136,21 @@ class SegmentationRunViewSet(RulecastViewMixin, ExportFormatMixin, mixins.Destro
                              viewsets.ReadOnlyModelViewSet):
     queryset = SegmentationRun.objects.select_related("segmentation").prefetch_related("segments")
     serializer_class = SegmentationRunSerializer
+    # Labels are per customer: reading them needs the permission to view customers too.
+    action_permissions = {"labels": ["view", "crm.view_customer"]}
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=force or self.action == "labels")
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=True, methods=["get"])
+    def labels(self, request, pk=None):
+        """Each member's segment (by the rules) beside their k-means cluster, as CSV."""
+        run = self.get_object()
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-labels.csv"'
+        write_run_labels(run, response)
+        return response
 
     @protected_destroy("Deletes an unpublished run and its segments; 409 with the reason "
                        "when it is published or a campaign relies on one of its segments.")

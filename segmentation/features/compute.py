@@ -1,10 +1,18 @@
 """The one adapter from the ORM to the feature table.
 
-Each source is one set-based query per batch of customers, built by the ORM (a
-GROUP BY over orders or events, plain columns for customers). They are joined
-in one SELECT, with defaults and fallbacks as COALESCE, so the database can
-either return the rows (``compute_features``) or write them straight into the
-feature table (``insert_features``) without a round trip through Python.
+Each source is one set-based query per batch of customers, built by the ORM: a
+GROUP BY over the customer's completed orders, one over their events, one per
+source an app registered (e.g. campaigns' deliveries), and plain columns for
+customers. They are LEFT JOINed in one SELECT, with defaults and fallbacks as
+COALESCE, so the database can either return the rows (``compute_features``) or
+write them straight into the feature table (``insert_features``) without a
+round trip through Python. No feature is a subquery per customer: a value that
+needs a second level of grouping (the top category's share of spend) reads a
+per-order column added by a window function, so the orders are still scanned
+once per batch, and the events once.
+
+Everything is measured *as of* a time: rows after it are not seen, and time
+features count whole days back from it.
 """
 
 from __future__ import annotations
@@ -16,47 +24,94 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Sum, Window
 
+from .db import OrderColumn
 from .registry import CUSTOMERS, EVENTS, ORDERS, Feature, FeatureRegistry, registry
 
-ALIASES = {CUSTOMERS: "c", ORDERS: "o", EVENTS: "e"}
+
+def _order_windows() -> dict:
+    """Per-order columns the orders source can add, each a window over the customer's orders."""
+    return {
+        "category_spend": Window(Sum("amount"), partition_by=[F("customer_id"), F("category")]),
+    }
 
 
-def _source_queryset(source: str) -> QuerySet:
+def _alias(source: str) -> str:
+    return {CUSTOMERS: "c", ORDERS: "o", EVENTS: "e"}.get(source) or f"s_{source}"
+
+
+def _source_queryset(source: str, as_of: datetime, features: FeatureRegistry) -> QuerySet:
     from crm.models import Customer, Event, Order
 
     if source == CUSTOMERS:
         return Customer.objects.order_by()
     if source == ORDERS:
-        return Order.objects.completed().order_by()
-    return Event.objects.order_by()
+        return Order.objects.completed().filter(placed_at__lte=as_of).order_by()
+    if source == EVENTS:
+        return Event.objects.filter(occurred_at__lte=as_of).order_by()
+    rows = features.source_rows(source)
+    if rows is None:
+        raise KeyError(f"unknown feature source {source!r}")
+    return rows(as_of).order_by()
 
 
-def _source_sql(source: str, features: list[Feature], now: datetime,
-                id_filter: dict) -> tuple[str, tuple]:
+def _window_columns(annotations: dict) -> set[str]:
+    names: set[str] = set()
+    for expression in annotations.values():
+        names.update(e.name for e in expression.flatten() if isinstance(e, OrderColumn))
+    return names
+
+
+def _orders_with_windows(base: QuerySet, annotations: dict,
+                         windows: set[str]) -> tuple[str, tuple]:
+    """GROUP BY customer over a derived table of the orders plus window columns.
+
+    The ORM cannot aggregate over a window, so the grouped query is compiled over
+    the orders table and its FROM is pointed at the derived table (same alias, same
+    columns, plus the windows): still one scan of the orders.
+    """
+    from crm.models import Order
+
+    qn = connection.ops.quote_name
+    table = qn(Order._meta.db_table)
+    available = _order_windows()
+    outer = (Order.objects.order_by().values("customer_id").annotate(**annotations)
+             .values_list("customer_id", *annotations))
+    outer_sql, outer_params = outer.query.sql_with_params()
+    # The derived table carries only the columns the aggregates read.
+    columns = [field.column for field in Order._meta.concrete_fields
+               if field.column == "customer_id" or f"{table}.{qn(field.column)}" in outer_sql]
+    inner = base.annotate(**{name: available[name] for name in sorted(windows)}) \
+        .values(*columns, *sorted(windows))
+    inner_sql, inner_params = inner.query.sql_with_params()
+    head, found, tail = outer_sql.rpartition(f" FROM {table} ")
+    if not found or not tail.startswith("GROUP BY"):  # pragma: no cover - ORM changed shape
+        raise RuntimeError(f"unexpected SQL for the orders source: {outer_sql}")
+    return f"{head} FROM ({inner_sql}) {table} {tail}", (*outer_params, *inner_params)
+
+
+def _source_sql(source: str, features: list[Feature], as_of: datetime,
+                id_filter: dict, registry_: FeatureRegistry) -> tuple[str, tuple]:
     """The ORM's SQL for one source: its key column is ``customer_id``."""
-    annotations = {feature.name: feature.expression(now) for feature in features}
+    annotations = {feature.name: feature.expression(as_of) for feature in features}
+    base = _source_queryset(source, as_of, registry_)
     if source == CUSTOMERS:
         queryset = (
-            _source_queryset(source).filter(**{f"pk{k}": v for k, v in id_filter.items()})
-            .annotate(customer_id=_pk(), **annotations)
+            base.filter(**{f"pk{k}": v for k, v in id_filter.items()})
+            .annotate(customer_id=F("pk"), **annotations)
             .values_list("customer_id", *annotations)
         )
-    else:
-        queryset = (
-            _source_queryset(source)
-            .filter(**{f"customer_id{k}": v for k, v in id_filter.items()})
-            .values("customer_id").annotate(**annotations)
-            .values_list("customer_id", *annotations)
-        )
+        return queryset.query.sql_with_params()
+    base = base.filter(**{f"customer_id{k}": v for k, v in id_filter.items()})
+    windows = _window_columns(annotations)
+    if windows:
+        if source != ORDERS:
+            raise ValueError(f"per-order window columns {sorted(windows)} need the orders source")
+        return _orders_with_windows(base, annotations, windows)
+    queryset = (base.values("customer_id").annotate(**annotations)
+                .values_list("customer_id", *annotations))
     return queryset.query.sql_with_params()
-
-
-def _pk():
-    from django.db.models import F
-
-    return F("pk")
 
 
 @dataclass(frozen=True)
@@ -71,9 +126,12 @@ def _float(sql: str) -> str:
     return f"CAST({sql} AS {kind})"
 
 
-def feature_select(*, now: datetime, id_filter: dict,
-                   features: list[Feature]) -> FeatureSelect:
-    """One SELECT of ``customer_id`` and each feature, defaults and fallbacks applied."""
+def feature_select(*, now: datetime, id_filter: dict, features: list[Feature],
+                   registry_: FeatureRegistry = registry) -> FeatureSelect:
+    """One SELECT of ``customer_id`` and each feature as of ``now``, defaults and fallbacks applied.
+
+    Hidden features are computed for the fallbacks that need them but not selected.
+    """
     qn = connection.ops.quote_name
     by_source: dict[str, list[Feature]] = {CUSTOMERS: []}
     for feature in features:
@@ -81,37 +139,42 @@ def feature_select(*, now: datetime, id_filter: dict,
     params: list = []
     parts = []
     for source, members in by_source.items():
-        sql, source_params = _source_sql(source, members, now, id_filter)
-        alias = ALIASES[source]
+        sql, source_params = _source_sql(source, members, now, id_filter, registry_)
+        alias = _alias(source)
         join = "" if source == CUSTOMERS else (
             f"LEFT JOIN ({sql}) {alias} ON {alias}.{qn('customer_id')} = c.{qn('customer_id')}")
         parts.append((source, sql, join))
         params.extend(source_params)
     columns: dict[str, str] = {}
     for feature in features:  # fallbacks come first (see with_fallbacks)
-        value = _float(f"{ALIASES[feature.source]}.{qn(feature.name)}")
+        value = _float(f"{_alias(feature.source)}.{qn(feature.name)}")
         if feature.default is not None:
             value = f"COALESCE({value}, {float(feature.default)!r})"
-        if feature.fallback is not None:
-            value = f"COALESCE({value}, {columns[feature.fallback]})"
+        if feature.fallbacks:
+            value = f"COALESCE({value}, {', '.join(columns[f] for f in feature.fallbacks)})"
         columns[feature.name] = value
-    select = ", ".join(f"{sql} AS {qn(name)}" for name, sql in columns.items())
+    shown = [feature.name for feature in features if not feature.hidden]
+    select = ", ".join(f"{columns[name]} AS {qn(name)}" for name in shown)
     customers_sql = parts[0][1]
     joins = " ".join(join for _, _, join in parts[1:])
-    sql = (f"SELECT c.{qn('customer_id')} AS {qn('customer_id')}, {select} "
-           f"FROM ({customers_sql}) c {joins}")
-    return FeatureSelect(sql=sql, params=tuple(params), names=list(columns))
+    sql = (f"SELECT c.{qn('customer_id')} AS {qn('customer_id')}"
+           f"{', ' if shown else ''}{select} FROM ({customers_sql}) c {joins}")
+    return FeatureSelect(sql=sql, params=tuple(params), names=shown)
 
 
 def with_fallbacks(names: Sequence[str], features: FeatureRegistry = registry) -> list[Feature]:
-    """The features asked for, plus the ones their fallbacks need (placed first)."""
+    """The features asked for, plus the ones their fallbacks need (placed before them)."""
     wanted: list[str] = []
+
+    def add(name: str) -> None:
+        if name in wanted:
+            return
+        for fallback in features[name].fallbacks:
+            add(fallback)
+        wanted.append(name)
+
     for name in names:
-        fallback = features[name].fallback
-        if fallback and fallback not in wanted:
-            wanted.append(fallback)
-        if name not in wanted:
-            wanted.append(name)
+        add(name)
     return [features[name] for name in wanted]
 
 
@@ -145,11 +208,12 @@ def compute_features(
     batch_size: int = 100_000,
     features: FeatureRegistry = registry,
 ) -> pd.DataFrame:
-    """The feature table (index: customer id) computed now, without storing it."""
+    """The feature table (index: customer id) computed as of ``now``, without storing it."""
     names = list(names) if names is not None else features.names()
     chosen = with_fallbacks(names, features)
     filters = [{"__in": list(customer_ids)}] if customer_ids is not None else id_ranges(batch_size)
-    frames = [_read(feature_select(now=now, id_filter=f, features=chosen)) for f in filters]
+    frames = [_read(feature_select(now=now, id_filter=f, features=chosen, registry_=features))
+              for f in filters]
     if not frames:
         return pd.DataFrame(columns=names, index=pd.Index([], name="customer_id"),
                             dtype=np.float64)

@@ -2,7 +2,8 @@
 
 from datetime import datetime
 
-from django.db.models import FloatField, Func, Value
+from django.db.models import Expression, FloatField, Func, Value
+from django.db.models.functions import Floor
 
 
 class EpochDays(Func):
@@ -24,11 +25,49 @@ class EpochDays(Func):
         )
 
 
+class NonNegative(Func):
+    """``expression``, or 0 where it is negative; NULL stays NULL (not GREATEST's 0)."""
+
+    output_field = FloatField()
+    arity = 1
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(CASE WHEN ({sql}) < 0 THEN 0.0 ELSE ({sql}) END)", (*params, *params)
+
+
+class OrderColumn(Expression):
+    """A per-order column the orders source adds with a window function.
+
+    The orders source of the feature query reads a derived table of the
+    customer's orders with these columns added (``compute.ORDER_WINDOWS``), so
+    an aggregate over them is still one scan of the orders.
+    """
+
+    output_field = FloatField()
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"OrderColumn({self.name!r})"
+
+    def as_sql(self, compiler, connection):
+        from crm.models import Order
+
+        qn = connection.ops.quote_name
+        return f"{qn(Order._meta.db_table)}.{qn(self.name)}", []
+
+    def get_group_by_cols(self):
+        return [self]
+
+
 def epoch_days(moment: datetime) -> Value:
     """A constant: the day number of ``moment`` (aware), comparable with EpochDays."""
     return Value(moment.timestamp() / 86400.0, output_field=FloatField())
 
 
-def days_since(now: datetime, expression) -> Func:
-    """Whole-and-fractional days from ``expression`` to ``now``."""
-    return epoch_days(now) - EpochDays(expression)
+def days_since(as_of: datetime, expression) -> Func:
+    """Whole days from ``expression`` to ``as_of`` (rounded down, never below 0)."""
+    return NonNegative(Floor(epoch_days(as_of) - EpochDays(expression)))

@@ -80,15 +80,19 @@ def refresh_feature_table(
     keep: Sequence[str] | None = None,
     batch_size: int = 100_000,
     features: FeatureRegistry = registry,
+    names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Recompute every customer's features, replace the table, return the ``keep`` columns.
+    """Recompute every customer's features as of ``now``, replace the table, return ``keep``.
 
-    Runs in one transaction: readers see the old table until the new one is whole.
+    ``names`` limits the work to the features something uses (default: all); the
+    others are stored as missing until the next full refresh. Runs in one
+    transaction: readers see the old table until the new one is whole.
     """
-    chosen = with_fallbacks(features.names(), features)
+    chosen = with_fallbacks(list(names) if names is not None else features.names(), features)
     CustomerFeatures.objects.all().delete()
     for id_filter in id_ranges(batch_size):
-        _insert(feature_select(now=now, id_filter=id_filter, features=chosen), now)
+        _insert(feature_select(now=now, id_filter=id_filter, features=chosen,
+                               registry_=features), now)
     return read_features(list(keep) if keep is not None else features.names())
 
 
@@ -101,5 +105,6 @@ def refresh_features_of(
     with transaction.atomic():
         CustomerFeatures.objects.filter(customer_id__in=ids).delete()
         if ids:
-            _insert(feature_select(now=now, id_filter={"__in": ids}, features=chosen), now)
+            _insert(feature_select(now=now, id_filter={"__in": ids}, features=chosen,
+                                   registry_=features), now)
     return read_features(features.names(), ids)

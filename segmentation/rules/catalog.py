@@ -11,13 +11,16 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["FEATURE_NAME_RE", "KINDS", "UNITS", "FeatureInfo", "make_catalog"]
+__all__ = ["FEATURE_NAME_RE", "KINDS", "MONEY_UNITS", "UNITS", "FeatureInfo", "make_catalog"]
 
 #: A feature (column) name: lower-case identifier, safe to quote in SQL.
 FEATURE_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 #: Units a feature can be stated in; they drive how values are rendered.
-UNITS = ("days", "orders", "yuan", "years", "sessions", "share", "rate", "")
+UNITS = ("days", "orders", "yuan", "years", "sessions", "share", "rate", "", "money")
+
+#: Units of amounts of money: shown in the feature's ``currency`` ("yuan" is the old name).
+MONEY_UNITS = ("money", "yuan")
 
 #: Kinds of features.
 KINDS = ("numeric", "categorical")
@@ -34,7 +37,8 @@ class FeatureInfo:
     label_en, label_zh : str
         Human labels, e.g. ``"orders in the last 90 days"`` / ``"近90天订单数"``.
     unit : str
-        One of :data:`UNITS`. ``"yuan"`` renders as ``¥1,200``; ``"share"`` and
+        One of :data:`UNITS`. ``"money"`` renders in ``currency``
+        (``¥1,200``, ``$1,200``); ``"yuan"`` is its old name; ``"share"`` and
         ``"rate"`` are fractions rendered as percentages.
     kind : str
         ``"numeric"`` or ``"categorical"``.
@@ -42,6 +46,9 @@ class FeatureInfo:
         Heavy-tailed count or money: the pipeline applies ``log1p`` before scaling.
     decimals : int
         Digits shown when rendering thresholds (for shares: digits of the percentage).
+    currency : str
+        ISO 4217 code of a money feature's amounts (``"money"`` and ``"yuan"`` units);
+        the feature registry fills in the shop's currency.
     """
 
     name: str
@@ -51,6 +58,7 @@ class FeatureInfo:
     kind: str = "numeric"
     skewed: bool = False
     decimals: int = 0
+    currency: str = "CNY"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not FEATURE_NAME_RE.match(self.name):
@@ -61,6 +69,9 @@ class FeatureInfo:
             raise ValueError(f"feature {self.name!r}: unknown kind {self.kind!r}")
         if not isinstance(self.decimals, int) or not 0 <= self.decimals <= 6:
             raise ValueError(f"feature {self.name!r}: decimals must be an int in 0..6")
+        if not (isinstance(self.currency, str) and len(self.currency) == 3
+                and self.currency.isalpha() and self.currency.isupper()):
+            raise ValueError(f"feature {self.name!r}: currency must be an ISO 4217 code")
 
     def label(self, lang: str = "en") -> str:
         """Return the label in ``lang`` (``"en"`` or ``"zh"``)."""

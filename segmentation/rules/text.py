@@ -7,10 +7,11 @@
 
 Clauses are joined by "; or " / "；或". A lower and an upper bound on the same
 feature read as one range ("total spend between ¥500 and ¥1,200"). Money
-(unit ``yuan``) reads ``¥1,200``; days "90 days" / "90天"; shares and rates are
-percentages. On counts (orders, sessions), "at most 0" reads "no orders in
-the last 90 days" / "近90天订单数为0".
-A threshold is shown with the feature's ``decimals`` unless that
+(units ``money`` and ``yuan``) reads in the feature's currency with the
+symbol of the language (Unicode CLDR, through Babel): ``¥1,200`` for yuan in
+both languages, ``$1,200`` / ``US$1,200`` for dollars; days "90 days" / "90天";
+shares and rates are percentages. On counts (orders, sessions), "at most 0" reads
+"no orders in the last 90 days" / "近90天订单数为0". A threshold is shown with the feature's ``decimals`` unless that
 would round it, in which case as many more digits as it needs are shown, so
 the text never states a different threshold than the rule.
 
@@ -21,11 +22,15 @@ other language code falls back to English.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 from .ast import Clause, Condition, Rule
-from .catalog import FeatureInfo
+from .catalog import MONEY_UNITS, FeatureInfo
 
-__all__ = ["PHRASES", "format_value", "normalise_lang", "render_condition", "render_text"]
+__all__ = [
+    "PHRASES", "currency_symbol", "format_value", "normalise_lang", "render_condition",
+    "render_text",
+]
 
 PHRASES: dict[str, dict[str, str]] = {
     "en": {
@@ -98,6 +103,36 @@ def normalise_lang(lang: str) -> str:
     return "zh" if lang.lower().replace("_", "-").startswith("zh") else "en"
 
 
+#: CLDR locale whose currency symbols each language uses.
+_LOCALES = {"en": "en_US", "zh": "zh_Hans_CN"}
+
+
+@lru_cache(maxsize=64)
+def currency_symbol(currency: str, lang: str = "en") -> str:
+    """The symbol a reader of ``lang`` knows ``currency`` by (``"$"``, ``"US$"``, ``"€"``).
+
+    Yuan is ``¥`` in both languages (CLDR's English ``CN¥`` is for readers abroad;
+    Rulecast's yuan shops read ``¥``). Unknown codes are shown as the code itself.
+    """
+    code = currency.upper()
+    if code == "CNY":
+        return "¥"
+    from babel.core import UnknownLocaleError
+    from babel.numbers import get_currency_symbol
+
+    try:
+        return get_currency_symbol(code, _LOCALES[normalise_lang(lang)])
+    except (UnknownLocaleError, KeyError, ValueError):  # pragma: no cover - CLDR ships both
+        return code
+
+
+def _money(text: str, currency: str, lang: str) -> str:
+    symbol = currency_symbol(currency, lang)
+    if len(symbol) == 3 and symbol.isalpha():  # a bare code reads "EUR 1,200"
+        symbol += "\u00a0"
+    return "-" + symbol + text[1:] if text.startswith("-") else symbol + text
+
+
 def _digits(value: float, decimals: int) -> int:
     """Fewest digits >= ``decimals`` that show ``value`` without rounding it."""
     for d in range(decimals, decimals + 8):
@@ -130,7 +165,8 @@ def format_value(
     Returns
     -------
     str
-        E.g. ``"¥1,200"``, ``"90 days"``, ``"90天"``, ``"35%"``.
+        E.g. ``"¥1,200"``, ``"$1,200"`` (``"US$1,200"`` in Chinese), ``"90 days"``,
+        ``"90天"``, ``"35%"``.
     """
     if isinstance(value, str):
         return value
@@ -142,8 +178,8 @@ def format_value(
     if unit in _PERCENT_UNITS:
         return _number(float(value) * 100.0, decimals, exact) + "%"
     text = _number(float(value), decimals, exact)
-    if unit == "yuan":
-        return "-¥" + text[1:] if text.startswith("-") else "¥" + text
+    if unit in MONEY_UNITS:
+        return _money(text, info.currency, lang)
     if unit == "days":
         return f"{text}天" if lang == "zh" else f"{text} {'day' if text == '1' else 'days'}"
     if unit == "years":

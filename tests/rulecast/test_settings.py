@@ -37,3 +37,10 @@ def test_secret_key_is_required_without_debug():
 def test_debug_allows_the_development_key():
     result = manage("check", DEBUG="1")
     assert result.returncode == 0, result.stderr
+
+
+def test_the_shop_currency_comes_from_the_environment():
+    code = "from crm.conf import crm_settings; print(crm_settings.DEFAULT_CURRENCY)"
+    shown = manage("shell", "-c", code, DEBUG="1", RULECAST_CURRENCY="usd")
+    assert shown.stdout.strip().splitlines()[-1] == "USD", shown.stderr
+    assert manage("shell", "-c", code, DEBUG="1").stdout.strip().splitlines()[-1] == "CNY"

@@ -106,3 +106,25 @@ def test_format_value_never_hides_digits():
 def test_zero_counts_read_as_none(cond, en, zh):
     assert render_condition(Condition(*cond), CATALOG, "en") == en
     assert render_condition(Condition(*cond), CATALOG, "zh") == zh
+
+
+@pytest.mark.parametrize(
+    "currency, en, zh",
+    [
+        ("USD", "total spend more than $1,200", "累计消费超过US$1,200"),
+        ("CNY", "total spend more than ¥1,200", "累计消费超过¥1,200"),
+        ("EUR", "total spend more than €1,200", "累计消费超过€1,200"),
+        ("JPY", "total spend more than ¥1,200", "累计消费超过JP¥1,200"),
+    ],
+)
+def test_money_reads_in_the_features_currency(currency, en, zh):
+    info = FeatureInfo("total_spend", "total spend", "累计消费", "money", currency=currency)
+    rule = Rule((Clause((Condition("total_spend", ">", 1200),)),))
+    assert render_text(rule, {"total_spend": info}, "en") == en
+    assert render_text(rule, {"total_spend": info}, "zh") == zh
+    assert format_value(-5.5, info, "en").startswith("-")
+
+
+def test_a_currency_must_be_an_iso_code():
+    with pytest.raises(ValueError, match="ISO 4217"):
+        FeatureInfo("total_spend", "total spend", "累计消费", "money", currency="dollars")

@@ -151,9 +151,9 @@ def test_only_constant_features_fail_with_a_reason(shop):
 
 
 def test_missing_values_are_imputed_for_clustering(shop):
-    ids = list(shop)[:20]
-    Customer.objects.filter(pk__in=ids[:10]).update(birth_date="1980-01-01")
-    Customer.objects.filter(pk__in=ids[10:]).update(birth_date="2000-01-01")
+    ids = list(shop)[:150]  # 60 of 210 without a birth date: few enough to impute
+    Customer.objects.filter(pk__in=ids[:75]).update(birth_date="1980-01-01")
+    Customer.objects.filter(pk__in=ids[75:]).update(birth_date="2000-01-01")
     run = run_now(
         Segmentation.objects.create(
             name="gaps", n_clusters=3, features=["frequency", "total_spend", "age_years"]
@@ -161,6 +161,7 @@ def test_missing_values_are_imputed_for_clustering(shop):
     )
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.segments.count() == 3
+    assert any("imputed" in note for note in run.metrics["notes"])
 
 
 def test_a_small_shop_gets_rfm_groups_and_is_told_so(db):
@@ -177,5 +178,6 @@ def test_a_small_shop_gets_rfm_groups_and_is_told_so(db):
     assert run.metrics["method"] == "rfm"
     assert "too few to cluster" in run.metrics["notes"][0]
     names = set(run.segments.values_list("name", flat=True))
-    assert "Prospects" in names and "Champions" in names
+    # Customers who never ordered are a segment of their own, beside the RFM groups.
+    assert "Never ordered" in names and "Champions" in names and "Prospects" not in names
     assert sum(run.segments.values_list("size", flat=True)) == 40
