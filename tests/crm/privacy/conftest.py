@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from campaigns import services as campaign_services
 from campaigns.models import Campaign, Delivery, Link
-from campaigns.services.tracking import ProviderReport
+from campaigns.services.provider_events import ProviderReport
 from campaigns.tokens import make_token
 from crm.models import ConsentStatus, Customer
 from crm.privacy.models import ConsentSource, PendingSignup

@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from campaigns import services as campaign_services
-from campaigns.services.tracking import ProviderReport
+from campaigns.services.provider_events import ProviderReport
 from campaigns.tokens import make_token
 from crm.importing import import_csv
 from crm.models import ConsentStatus, Customer

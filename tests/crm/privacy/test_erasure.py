@@ -170,7 +170,7 @@ def test_the_api_and_admin_cannot_grant_an_erased_address(shop, admin_user):
 def test_a_late_bounce_for_an_erased_address_brings_nothing_back(shop):
     from campaigns.models import ProviderEvent
     from campaigns.services import record_provider_event
-    from campaigns.services.tracking import ProviderReport
+    from campaigns.services.provider_events import ProviderReport
 
     email, message_id = shop.ann.email, shop.delivery.message_id
     erase_customer(customer=shop.ann)
