@@ -163,11 +163,8 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE = {
-    # Campaigns: launch scheduled ones; record sends of dead workers as unknown, restart stalls.
-    "campaigns-launch-due": {"task": "campaigns.launch_due", "schedule": 60.0},
-    "campaigns-recover": {"task": "campaigns.recover", "schedule": 60.0},
-}
+# Periodic tasks are declared by the apps and scheduled by `migrate` (crm/periodic.py).
+CELERY_BEAT_SCHEDULE = {}
 
 # --- Campaigns: absolute URLs in emails (https in production), provider webhooks ---
 RULECAST_CAMPAIGNS = {"BASE_URL": os.environ.get("RULECAST_BASE_URL", "http://127.0.0.1:8000")}

@@ -66,7 +66,7 @@ class SegmentationAdmin(admin.ModelAdmin):
             run = services.start_run(segmentation=segmentation)
         return redirect("admin:segmentation_segmentationrun_review", run.pk)
 
-    @admin.action(description=_("Start a run"))
+    @admin.action(description=_("Start a run"), permissions=["change"])
     def start_runs(self, request, queryset):
         for segmentation in queryset:
             services.start_run(segmentation=segmentation)
@@ -129,7 +129,8 @@ class SegmentationRunAdmin(admin.ModelAdmin):
     def progress_display(self, run: SegmentationRun) -> str:
         return format_html("{}% {}", round(run.progress * 100), run.stage)
 
-    @admin.action(description=_("Publish (campaigns target the published run)"))
+    @admin.action(description=_("Publish (campaigns target the published run)"),
+                  permissions=["change"])
     def publish(self, request, queryset):
         for run in queryset:
             try:
@@ -137,7 +138,7 @@ class SegmentationRunAdmin(admin.ModelAdmin):
             except ValueError as error:
                 self.message_user(request, str(error), messages.ERROR)
 
-    @admin.action(description=_("Run again"))
+    @admin.action(description=_("Run again"), permissions=["change"])
     def requeue(self, request, queryset):
         for run in queryset:
             services.requeue_run(run=run)

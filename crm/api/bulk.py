@@ -12,11 +12,10 @@ or event names, and give its id as ``customer``); should an item still not be st
 (say its customer was deleted meanwhile), the whole request is refused
 (:class:`BulkError`) and nothing is written.
 
-Bulk writes send no ``post_save`` signals (the segmentation app's receivers refresh a
-customer after single saves), so when anything was written the customers concerned (the
-upserted ones; the owners, old and new, of upserted orders and events) have their
-features and live segment memberships refreshed by one ``segmentation.refresh_customers``
-task, queued when the transaction commits.
+Bulk writes send no ``post_save`` signals, so when anything was written the customers
+concerned (the upserted ones; the owners, old and new, of upserted orders and events)
+are announced once by ``crm.signals.customers_changed`` (segmentation listens and
+refreshes their features and live memberships after the commit).
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.apps import apps
 from django.db import transaction
 from django.db.models import Q
 
@@ -35,6 +33,7 @@ from ..importing.rows import ParsedRow
 from ..importing.upsert import BatchUpsert
 from ..importing.writers import get_writer
 from ..models import Customer, Event, ImportKind, Order
+from ..signals import customers_changed
 from .serializers import CUSTOMER_FIELDS, ORDER_FIELDS
 
 Errors = dict[str, dict[str, list[str]]]
@@ -193,14 +192,7 @@ def _customer_ids(rows: list[ParsedRow]) -> set[int]:
 
 
 def refresh_segments_later(customer_ids: Iterable[int]) -> None:
-    """After the commit, refresh these customers' features and live segment memberships."""
-    ids = sorted({pk for pk in customer_ids if pk is not None})
-    if not ids or not apps.is_installed("segmentation"):
-        return
-    from segmentation.conf import segmentation_settings
-
-    if not segmentation_settings.LIVE_MEMBERSHIP:
-        return
-    from segmentation.tasks import refresh_customers
-
-    transaction.on_commit(lambda: refresh_customers.delay(ids))
+    """Announce that these customers changed (``customers_changed``, once per request)."""
+    ids = {pk for pk in customer_ids if pk is not None}
+    if ids:
+        customers_changed.send(sender=Customer, customer_ids=ids)
