@@ -82,6 +82,11 @@ class SegmentationRun(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Written every RUN_HEARTBEAT seconds while a worker executes the run (runwatch).
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True,
+                                        editable=False)
+    requeues = models.PositiveSmallIntegerField(_("requeued after a lost worker"), default=0,
+                                                editable=False)
 
     class Meta:
         verbose_name = _("segmentation run")

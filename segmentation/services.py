@@ -2,7 +2,7 @@
 
 ``execute_run`` is what the Celery task and the ``segment`` command call. It is
 safe to call twice: only a queued run is claimed, and a finished run is left as
-it is. A run whose worker died stays ``running``; ``requeue_run`` puts it back.
+it is. A run whose worker died is requeued once, then failed (``runwatch``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from .pipeline.rfm import RFM_FEATURES, rfm_segments
 from .rules import Rule, RuleError, simplify
 from .rules.jsonlogic import from_jsonlogic
 from .rules.validate import validate_rule
+from .runwatch import Heartbeat, schedule_watch
 from .stability import carry_over_identities, compare_with_published
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,8 @@ def requeue_run(*, run: SegmentationRun) -> SegmentationRun:
     from .tasks import run_segmentation
 
     SegmentationRun.objects.filter(pk=run.pk).update(
-        status=RunStatus.QUEUED, stage="", progress=0.0, error="", finished_at=None
+        status=RunStatus.QUEUED, stage="", progress=0.0, error="", finished_at=None,
+        heartbeat_at=None,
     )
     transaction.on_commit(lambda: run_segmentation.delay(run.pk))
     run.refresh_from_db()
@@ -109,7 +111,7 @@ def execute_run(
     """Compute features, cluster, explain, and store the segments of a queued run."""
     claimed = SegmentationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
         status=RunStatus.RUNNING, started_at=timezone.now(), stage="features", progress=0.0,
-        error="",
+        error="", heartbeat_at=timezone.now(),
     )
     run = SegmentationRun.objects.select_related("segmentation").get(pk=run_id)
     if not claimed:
@@ -117,6 +119,9 @@ def execute_run(
         return run
     now = now or timezone.now()
     timings: dict[str, float] = {}
+    # A worker that dies now leaves the run silent: the watchdog requeues or fails it.
+    schedule_watch(run_id)
+    heartbeat = Heartbeat(run_id).start()
     try:
         names = run.feature_names or feature_names_of(run.segmentation)
         if names != run.feature_names:
@@ -156,6 +161,8 @@ def execute_run(
     except Exception as error:  # a run must end marked, whatever broke
         logger.exception("segmentation run %s failed", run_id)
         _fail(run_id, f"{type(error).__name__}: {error}", timings)
+    finally:
+        heartbeat.stop()
     run.refresh_from_db()
     return run
 
