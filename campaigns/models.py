@@ -66,6 +66,8 @@ class Campaign(models.Model):
     heartbeat_at = models.DateTimeField(
         _("last send activity"), null=True, blank=True, editable=False,
     )
+    # When this campaign's watchdog task is due (one at a time; see services.dispatch).
+    watchdog_at = models.DateTimeField(_("watchdog due"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -5,7 +5,8 @@ customer) and once by each bulk write. The receiver only collects the ids: all t
 ids announced inside one transaction go into one pending batch, queued as one
 ``segmentation.refresh_customers`` task (per REFRESH_CHUNK ids) when it commits. A
 rolled-back transaction drops its batch with it (ids announced inside a rolled-back
-savepoint may still be refreshed: harmless, a refresh is idempotent). Connected in SegmentationConfig.ready.
+savepoint may still be refreshed: harmless, a refresh is idempotent). Connected in
+SegmentationConfig.ready.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from .lifecycle import (
     resend_unknown,
     resume_campaign,
     schedule_campaign,
+    watch_campaign,
 )
 from .sending import BatchResult, send_batch
 from .testsend import send_test
@@ -35,4 +36,5 @@ __all__ = [
     "pause_campaign", "recipients_queryset", "record_click", "record_open",
     "record_provider_event", "recover_campaigns", "resend_unknown", "resume_campaign",
     "schedule_campaign", "send_batch", "send_test", "suppress", "unsubscribe",
+    "watch_campaign",
 ]

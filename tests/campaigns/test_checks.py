@@ -32,5 +32,5 @@ def test_retry_delays_stay_under_the_visibility_timeout(settings):
 
 def test_bad_numbers_and_sending_timeout(settings):
     settings.DEBUG = True
-    settings.RULECAST_CAMPAIGNS = {"BATCH_SIZE": 0, "SENDING_TIMEOUT": 30}
+    settings.RULECAST_CAMPAIGNS = {"BATCH_SIZE": 0, "SENDING_TIMEOUT": 30, "CLAIM_SIZE": 2}
     assert {"campaigns.E003", "campaigns.E004"} <= ids(settings)

@@ -15,6 +15,7 @@ from tests.campaigns.conftest import make_campaign, make_customers
 def test_periodic_tasks_are_scheduled():
     from django_celery_beat.models import PeriodicTask
 
+    app.loader.import_default_modules()  # every app's tasks module
     scheduled = set(PeriodicTask.objects.values_list("task", flat=True))
     assert {"campaigns.launch_due", "campaigns.recover"} <= scheduled
     assert scheduled <= set(app.tasks)

@@ -16,7 +16,8 @@ from django.urls import reverse
 
 from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from segmentation.models import RunStatus, Segmentation, SegmentationRun
-from tests.campaigns.conftest import make_campaign, make_customers, make_segment  # noqa: F401
+from tests.campaigns.conftest import make_campaign, make_customers
+from tests.campaigns.conftest import make_segment as make_segment  # the fixture
 
 pytestmark = pytest.mark.django_db
 
