@@ -12,6 +12,7 @@ from tests.campaigns.worker_settings import *  # noqa: F403
 EMAIL_TIMEOUT = 5
 RULECAST_CAMPAIGNS = {
     **RULECAST_CAMPAIGNS,  # noqa: F405
+    "BATCH_SIZE": 20,  # many batches: a campaign lives on its successors
     "SENDING_TIMEOUT": 12,
     "LEASE_RENEWAL": 2,
 }
