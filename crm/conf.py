@@ -16,6 +16,10 @@ DEFAULTS = {
     "IMPORT_WRITER_THREAD": True,
     # Rows per query when exporting CSV (QuerySet.iterator chunk size).
     "EXPORT_CHUNK_SIZE": 2000,
+    # Largest JSON body the API (and the admin's rule field) reads, in bytes...
+    "JSON_MAX_BYTES": 2 * 1024 * 1024,
+    # ...and deepest nesting of arrays and objects in it: a rule needs under ten.
+    "JSON_MAX_DEPTH": 32,
 }
 
 crm_settings = AppSettings("RULECAST_CRM", DEFAULTS)

@@ -12,11 +12,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from crm.api.parsers import JSONLimitError, load_json
+
 from . import services
 from .exports import FILE_FORMATS, LANGUAGES, export_run, export_segments, render_rule
 from .models import MembershipChange, Segment, Segmentation, SegmentationRun, SegmentKind
 from .review import review_urls, user_language
-from .rules import RuleError
+from .rules import Rule, RuleError
 
 
 def render_segment_rule(segment: Segment) -> str:
@@ -153,8 +155,12 @@ class ManualSegmentForm(forms.ModelForm):
     rule_format = forms.ChoiceField(
         label=_("rule format"), choices=[("json", "JSON"), ("jsonlogic", "JsonLogic")]
     )
+    everyone = forms.BooleanField(
+        label=_("every customer"), required=False,
+        help_text=_("The segment is every customer: no rule needed."),
+    )
     rule_document = forms.CharField(
-        label=_("rule"), widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
+        label=_("rule"), widget=forms.Textarea(attrs={"rows": 8, "cols": 80}), required=False,
         help_text=_('e.g. {"version": 1, "any": [{"all": [{"feature": "frequency", '
                     '"op": ">=", "value": 3}]}]} or JsonLogic {">=": [{"var": "frequency"}, 3]}'),
     )
@@ -168,15 +174,23 @@ class ManualSegmentForm(forms.ModelForm):
         if self.instance.pk and self.instance.rule:
             self.fields["rule_format"].initial = "json"
             self.fields["rule_document"].initial = json.dumps(self.instance.rule, indent=2)
+            self.fields["everyone"].initial = Rule.from_dict(self.instance.rule) == Rule.everyone()
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned.get("everyone"):
+            cleaned["parsed_rule"] = Rule.everyone()
+            return cleaned
+        if not cleaned.get("rule_document"):
+            self.add_error("rule_document", _("Write the rule, or choose every customer."))
+            return cleaned
         try:
-            document = json.loads(cleaned.get("rule_document") or "")
+            # Size and depth limits: a form error with the reason, never a 500.
+            document = load_json(cleaned["rule_document"])
             cleaned["parsed_rule"] = services.parse_rule_document(
                 document, cleaned.get("rule_format", "json"))
-        except json.JSONDecodeError as error:
-            self.add_error("rule_document", _("Not JSON: %(error)s") % {"error": error})
+        except JSONLimitError as error:
+            self.add_error("rule_document", str(error))
         except RuleError as error:
             self.add_error("rule_document", str(error))
         return cleaned
@@ -214,8 +228,8 @@ class SegmentAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if self.is_manual(obj):
-            shown = ["name", "name_zh", "description", "description_zh", "rule_format",
-                     "rule_document"]
+            shown = ["name", "name_zh", "description", "description_zh", "everyone",
+                     "rule_format", "rule_document"]
             return shown + (["size", "rule_text", "downloads"] if obj else [])
         return ["run", "index", "name", "name_zh", "description", "description_zh", "size",
                 "share", "rule_text", "downloads", "rule", "profile", "previous"]

@@ -2,10 +2,10 @@
 
 ``crm.signals.customers_changed`` is sent for every save (an order, an event, a
 customer) and once by each bulk write. The receiver only collects the ids: all the
-ids announced inside one transaction go into one pending batch, queued as one
+ids announced inside one transaction (one atomic block: a nested ``atomic()`` is a
+savepoint with a batch of its own) go into one pending batch, queued as one
 ``segmentation.refresh_customers`` task (per REFRESH_CHUNK ids) when it commits. A
-rolled-back transaction drops its batch with it (ids announced inside a rolled-back
-savepoint may still be refreshed: harmless, a refresh is idempotent). Connected in
+rolled-back transaction or savepoint drops its batch with it. Connected in
 SegmentationConfig.ready.
 """
 
@@ -36,9 +36,11 @@ class PendingRefresh:
 
 
 def _pending_batch(using: str) -> PendingRefresh:
-    """This transaction's batch, registered with on_commit the first time it is asked for."""
-    for _savepoints, callback, *_rest in transaction.get_connection(using).run_on_commit:
-        if isinstance(callback, PendingRefresh):
+    """This atomic block's batch, registered with on_commit the first time it is asked for."""
+    connection = transaction.get_connection(using)
+    block = set(connection.savepoint_ids)  # what Django records with each on_commit
+    for savepoints, callback, *_rest in connection.run_on_commit:
+        if isinstance(callback, PendingRefresh) and savepoints == block:
             return callback
     batch = PendingRefresh()
     transaction.on_commit(batch, using=using)

@@ -226,10 +226,12 @@ def publish_run(*, run: SegmentationRun) -> SegmentationRun:
     return run
 
 
-def parse_rule_document(document, fmt: str = "json") -> Rule:
+def parse_rule_document(document, fmt: str = "json", *, everyone: bool = False) -> Rule:
     """A rule from its JSON or JsonLogic form, checked against the feature registry.
 
-    Raises RuleError naming the problem (unknown feature, wrong type, malformed document).
+    ``everyone``: a person chose a rule that selects every customer; without it an
+    empty clause is refused. Raises RuleError naming the problem (unknown feature,
+    wrong type, malformed document, an unchosen "everyone").
     """
     if fmt == "jsonlogic":
         rule = from_jsonlogic(document)
@@ -239,7 +241,7 @@ def parse_rule_document(document, fmt: str = "json") -> Rule:
         rule = Rule.from_dict(document)
     else:
         raise RuleError(f"unknown rule format {fmt!r}: use json or jsonlogic")
-    return simplify(validate_rule(rule, registry.catalog()))
+    return simplify(validate_rule(rule, registry.catalog(), allow_everyone=everyone))
 
 
 @transaction.atomic

@@ -9,9 +9,9 @@ defaults, so installing the plugin never makes its data readable by any logged-i
 from __future__ import annotations
 
 from rest_framework import exceptions
-from rest_framework.parsers import JSONParser
 
 from .pagination import Pagination
+from .parsers import LimitedJSONParser
 from .permissions import ModelPermissions
 from .schema import RulecastAutoSchema
 from .throttling import current_throttles
@@ -21,7 +21,7 @@ class RulecastViewMixin:
     """Permissions, paging, throttling and schema of every Rulecast API view."""
 
     permission_classes = [ModelPermissions]
-    parser_classes = [JSONParser]
+    parser_classes = [LimitedJSONParser]  # size and depth limits: 400, never 500
     pagination_class = Pagination
     schema = RulecastAutoSchema()
     # Any path segment reaches the view, so a malformed id is a JSON 404 like an unknown one.

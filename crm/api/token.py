@@ -6,8 +6,10 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, MultiPartParser
 
 from .fields import StrictTypesMixin
+from .parsers import LimitedJSONParser
 from .schema import RulecastAutoSchema
 from .throttling import current_throttles
 
@@ -24,6 +26,7 @@ class TokenView(ObtainAuthToken):
     """
 
     authentication_classes = []  # the credentials are the body's username and password
+    parser_classes = [LimitedJSONParser, FormParser, MultiPartParser]
     serializer_class = TokenRequestSerializer
     schema = RulecastAutoSchema()
 

@@ -92,3 +92,25 @@ def test_one_button_starts_a_run_and_shows_its_review(admin_client, shop,
     assert response.status_code == 302 and response["Location"].endswith(f"/{run.pk}/review/")
     run.refresh_from_db()
     assert run.status == "succeeded", run.error
+
+
+def test_a_5000_deep_rule_is_a_form_error_not_a_500(admin_client, db):
+    response = admin_client.post("/admin/segmentation/segment/add/", {
+        "name": "Deep", "name_zh": "", "description": "", "description_zh": "",
+        "rule_format": "json", "rule_document": "[" * 5000 + "]" * 5000,
+    })
+    assert response.status_code == 200
+    assert "nests deeper than 32 levels" in response.content.decode()
+    assert not Segment.objects.exists()
+
+
+def test_everyone_is_a_choice_on_the_form(admin_client, db):
+    slip = add_segment(admin_client, {"version": 1, "any": [{"all": []}]})
+    assert slip.status_code == 200 and "explicitly" in slip.content.decode()
+    assert not Segment.objects.exists()
+    chosen = admin_client.post("/admin/segmentation/segment/add/", {
+        "name": "All", "name_zh": "", "description": "", "description_zh": "",
+        "everyone": "on", "rule_format": "json", "rule_document": "",
+    })
+    assert chosen.status_code == 302
+    assert Segment.objects.get().rule == {"version": 1, "any": [{"all": []}]}
