@@ -38,7 +38,7 @@ def check_campaigns_settings(app_configs, **kwargs) -> list:
             hint="Set it to the public https address of this site.", id="campaigns.W001",
         ))
     for key in ("BATCH_SIZE", "CLAIM_SIZE", "PARALLEL_BATCHES", "MAX_ATTEMPTS",
-                "SOFT_BOUNCE_THRESHOLD"):
+                "SOFT_BOUNCE_THRESHOLD", "LEASE_RENEWAL"):
         value = getattr(campaigns_settings, key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             messages.append(Error(f"RULECAST_CAMPAIGNS['{key}'] must be a positive integer.",
@@ -77,3 +77,16 @@ def check_campaigns_settings(app_configs, **kwargs) -> list:
             id="campaigns.W002",
         ))
     return messages
+
+
+@register(deploy=True)
+def check_broker(app_configs, **kwargs) -> list:
+    """Sending needs workers: without a broker it runs inside web requests."""
+    if getattr(settings, "CELERY_BROKER_URL", ""):
+        return []
+    return [Warning(
+        "CELERY_BROKER_URL is not set: campaigns are sent inside the web request that "
+        "launches them, and retries, schedules and watchdogs never run.",
+        hint="Set CELERY_BROKER_URL (e.g. redis://...) and run `celery worker` and `celery beat`.",
+        id="campaigns.W003",
+    )]

@@ -10,7 +10,8 @@ class CrmConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers system checks)
-        from .periodic import on_post_migrate, restrict_beat_admin
+        from .adminactions import require_action_permissions
+        from .periodic import on_post_migrate
         from .receivers import activity_changed, customer_saved
 
         post_save.connect(customer_saved, sender="crm.Customer", dispatch_uid="crm.customer_saved")
@@ -21,4 +22,13 @@ class CrmConfig(AppConfig):
 
         # Every app's declared periodic tasks (see crm.periodic) are scheduled by migrate.
         post_migrate.connect(on_post_migrate, dispatch_uid="rulecast.periodic")
-        restrict_beat_admin()
+        require_action_permissions()
+        # The database cache's table (when CACHES uses one) is created by migrate too.
+        post_migrate.connect(create_cache_tables, sender=self,
+                             dispatch_uid="rulecast.createcachetable")
+
+
+def create_cache_tables(sender, using: str = "default", **kwargs) -> None:
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=0)

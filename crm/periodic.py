@@ -25,7 +25,6 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 BEAT_APP = "django_celery_beat"
-BEAT_ADMIN_ACTIONS = ("enable_tasks", "disable_tasks", "toggle_tasks", "run_tasks")
 
 
 @dataclass(frozen=True)
@@ -90,19 +89,3 @@ def schedule_declared(app_config: AppConfig, *, using: str = DEFAULT_DB_ALIAS) -
 def on_post_migrate(sender: AppConfig, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
     """``post_migrate`` receiver (connected in CrmConfig.ready) for every app."""
     schedule_declared(sender, using=using)
-
-
-def restrict_beat_admin() -> None:
-    """django_celery_beat's admin actions need the change permission, like ours.
-
-    Its enable/disable/toggle/run actions declare no permission, so a view-only staff
-    user could run or stop any periodic task.
-    """
-    if not (apps.is_installed(BEAT_APP) and apps.is_installed("django.contrib.admin")):
-        return
-    from django_celery_beat.admin import PeriodicTaskAdmin
-
-    for name in BEAT_ADMIN_ACTIONS:
-        action = getattr(PeriodicTaskAdmin, name, None)
-        if action is not None and not getattr(action, "allowed_permissions", None):
-            action.allowed_permissions = ("change",)

@@ -34,3 +34,12 @@ def test_bad_numbers_and_sending_timeout(settings):
     settings.DEBUG = True
     settings.RULECAST_CAMPAIGNS = {"BATCH_SIZE": 0, "SENDING_TIMEOUT": 30, "CLAIM_SIZE": 2}
     assert {"campaigns.E003", "campaigns.E004"} <= ids(settings)
+
+
+def test_a_long_lease_and_no_broker_are_warned_about(settings):
+    settings.RULECAST_CAMPAIGNS = {"SENDING_TIMEOUT": 300}
+    assert "campaigns.W002" in ids(settings)
+    settings.CELERY_BROKER_URL = ""
+    from django.core.checks import run_checks
+
+    assert "campaigns.W003" in {m.id for m in run_checks(include_deployment_checks=True)}

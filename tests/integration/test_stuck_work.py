@@ -24,8 +24,8 @@ from tests.campaigns.conftest import make_segment as make_segment  # fixtures
 from tests.campaigns.conftest import smtp as smtp
 from tests.campaigns.conftest import smtp_server as smtp_server
 from tests.conftest import CeleryWorker, _database_url_for_worker
-from tests.services import require
 from tests.segmentation.conftest import build_shop
+from tests.services import require
 
 pytestmark = [pytest.mark.worker, pytest.mark.redis, pytest.mark.smtp, pytest.mark.slow]
 
