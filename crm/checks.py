@@ -31,7 +31,7 @@ def check_api_limits(app_configs, **kwargs) -> list[Error]:
     return errors
 
 
-@register()
+@register(Tags.security, deploy=True)
 def check_client_identity(app_configs, **kwargs) -> list[Warning]:
     """Throttles and login limits must see the real client, not a header it chose."""
     from rest_framework.settings import api_settings
@@ -46,7 +46,7 @@ def check_client_identity(app_configs, **kwargs) -> list[Warning]:
     return []
 
 
-@register()
+@register(deploy=True)
 def check_periodic_tasks(app_configs, **kwargs) -> list[Warning]:
     """The apps' periodic tasks (crm.periodic) need django_celery_beat's scheduler."""
     from django.apps import apps
