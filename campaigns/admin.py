@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -18,6 +19,7 @@ from .automation import admin as automation_admin
 from .automation import triggers
 from .models import (
     Campaign,
+    CampaignStatus,
     Delivery,
     DeliveryStatus,
     Link,
@@ -26,6 +28,9 @@ from .models import (
     TrackingEvent,
 )
 from .selectors import preview_campaign
+
+# As the API: a campaign that may still send is cancelled before it is deleted.
+UNDELETABLE = {CampaignStatus.SCHEDULED, CampaignStatus.SENDING, CampaignStatus.PAUSED}
 
 
 def _each(modeladmin, request, queryset, service, done: str) -> None:
@@ -141,10 +146,17 @@ class CampaignAdmin(admin.ModelAdmin):
         # Send test / Launch buttons (with a confirmation) and the statistics JSON.
         return urls + campaign_urls(self) + super().get_urls()
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.status in UNDELETABLE:
+            return False
+        return super().has_delete_permission(request, obj)
+
     def preview_view(self, request, object_id: int):
         campaign = self.get_object(request, str(object_id))
         if campaign is None or not self.has_view_permission(request, campaign):
             return self._get_obj_does_not_exist_redirect(request, self.opts, str(object_id))
+        if not request.user.has_perm("crm.view_customer"):
+            raise PermissionDenied  # a preview shows a customer's name and data
         # A chosen customer, by email or id; otherwise a sample member of the targets.
         wanted = request.GET.get("customer", "").strip()
         customer = None
@@ -178,23 +190,24 @@ class CampaignAdmin(admin.ModelAdmin):
     def automation(self, obj: Campaign) -> str:
         return automation_admin.automation_panel(obj)
 
-    @admin.action(description=_("Launch (or schedule, when the time is ahead)"))
+    @admin.action(description=_("Launch (or schedule, when the time is ahead)"),
+                  permissions=["change"])
     def launch(self, request, queryset):
         _each(self, request, queryset, _launch, _("%(count)d campaign(s) launched or scheduled."))
 
-    @admin.action(description=_("Pause sending"))
+    @admin.action(description=_("Pause sending"), permissions=["change"])
     def pause(self, request, queryset):
         _each(self, request, queryset, services.pause_campaign, _("%(count)d paused."))
 
-    @admin.action(description=_("Resume sending"))
+    @admin.action(description=_("Resume sending"), permissions=["change"])
     def resume(self, request, queryset):
         _each(self, request, queryset, services.resume_campaign, _("%(count)d resumed."))
 
-    @admin.action(description=_("Cancel"))
+    @admin.action(description=_("Cancel"), permissions=["change"])
     def cancel(self, request, queryset):
         _each(self, request, queryset, services.cancel_campaign, _("%(count)d cancelled."))
 
-    @admin.action(description=_("Send a test to the test address"))
+    @admin.action(description=_("Send a test to the test address"), permissions=["change"])
     def send_test(self, request, queryset):
         _each(self, request, queryset, services.send_test, _("%(count)d test(s) sent."))
 
@@ -226,7 +239,8 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.action(description=_("Re-send unknown deliveries (their recipients may get two)"))
+    @admin.action(description=_("Re-send unknown deliveries (their recipients may get two)"),
+                  permissions=["change"])
     def resend_unknown(self, request, queryset):
         count = services.resend_unknown(delivery_ids=queryset.filter(
             status=DeliveryStatus.UNKNOWN).values_list("pk", flat=True))

@@ -1,11 +1,26 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from crm.periodic import Periodic
+
 
 class CampaignsConfig(AppConfig):
     name = "campaigns"
     verbose_name = _("Campaigns")
     default_auto_field = "django.db.models.BigAutoField"
+    # Scheduled in celery beat by migrate (crm.periodic).
+    periodic_tasks = [
+        Periodic("campaigns-launch-due", "campaigns.launch_due", every=60,
+                 description="Launch scheduled campaigns whose time has come."),
+        # A backstop: each campaign also has its own watchdog task (no beat needed).
+        Periodic("campaigns-recover", "campaigns.recover", every=60,
+                 description="Record sends of dead workers as unknown; restart stalls."),
+        # Automation: triggered emails that are due (and entries a lost task missed).
+        Periodic("campaigns-run-triggers", "campaigns.run_triggers", every=60,
+                 description="Send triggered emails that are due."),
+        Periodic("campaigns-decide-ab-tests", "campaigns.decide_ab_tests", every=60,
+                 description="Name the winners of A/B tests whose wait is over."),
+    ]
 
     def ready(self) -> None:
         from anymail.signals import tracking

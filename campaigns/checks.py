@@ -38,7 +38,7 @@ def check_campaigns_settings(app_configs, **kwargs) -> list:
             hint="Set it to the public https address of this site.", id="campaigns.W001",
         ))
     for key in ("BATCH_SIZE", "CLAIM_SIZE", "PARALLEL_BATCHES", "MAX_ATTEMPTS",
-                "SOFT_BOUNCE_THRESHOLD"):
+                "SOFT_BOUNCE_THRESHOLD", "LEASE_RENEWAL"):
         value = getattr(campaigns_settings, key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             messages.append(Error(f"RULECAST_CAMPAIGNS['{key}'] must be a positive integer.",
@@ -56,15 +56,26 @@ def check_campaigns_settings(app_configs, **kwargs) -> list:
             id="campaigns.E001",
         ))
     messages += _automation_errors()
-    # A group of CLAIM_SIZE messages, each up to EMAIL_TIMEOUT, must never look dead.
+    # Between two lease renewals a batch sends one claimed group, each message taking up
+    # to EMAIL_TIMEOUT: a live batch must never look dead.
     timeout = float(getattr(settings, "EMAIL_TIMEOUT", None) or 30)
     size = campaigns_settings.CLAIM_SIZE
-    needed = max(2 * timeout * (size if isinstance(size, int) and size > 0 else 1), 60)
-    if float(campaigns_settings.SENDING_TIMEOUT) <= needed:
+    size = size if isinstance(size, int) and size > 0 else 1
+    renewal = float(campaigns_settings.LEASE_RENEWAL)
+    lease = float(campaigns_settings.SENDING_TIMEOUT)
+    needed = size * timeout + renewal
+    if lease <= needed:
         messages.append(Error(
-            f"RULECAST_CAMPAIGNS['SENDING_TIMEOUT'] must exceed {needed:g}s (twice "
-            "CLAIM_SIZE x EMAIL_TIMEOUT, and 60 s): a live send must never look dead.",
+            f"RULECAST_CAMPAIGNS['SENDING_TIMEOUT'] must exceed {needed:g}s (CLAIM_SIZE x "
+            "EMAIL_TIMEOUT + LEASE_RENEWAL): a live send must never look dead.",
             id="campaigns.E004",
+        ))
+    elif lease > 60:
+        messages.append(Warning(
+            f"RULECAST_CAMPAIGNS['SENDING_TIMEOUT'] is {lease:g}s: a campaign whose worker "
+            "died waits that long before it goes on.",
+            hint="Keep it under a minute (lower EMAIL_TIMEOUT or CLAIM_SIZE if needed).",
+            id="campaigns.W004",
         ))
     return messages
 

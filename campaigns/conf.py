@@ -10,7 +10,7 @@ DEFAULTS = {
     # Deliveries claimed (marked sending) in one committed step, then sent one by one.
     # A worker killed mid-send leaves at most this many "unknown"; 1 is the most precise,
     # larger saves database round trips.
-    "CLAIM_SIZE": 10,
+    "CLAIM_SIZE": 1,
     # Send tasks kept in flight per campaign (at most this many workers share a campaign).
     "PARALLEL_BATCHES": 8,
     # Attempts of one delivery before a transient failure becomes permanent.
@@ -20,9 +20,12 @@ DEFAULTS = {
     # Longest retry delay or task countdown (seconds); must stay under the broker's
     # visibility timeout (system check campaigns.E001).
     "RETRY_BACKOFF_MAX": 1800,
-    # A delivery still `sending` this long after its claim belonged to a dead worker:
-    # it is recorded as `unknown` (seconds).
-    "SENDING_TIMEOUT": 900,
+    # A batch's lease on the deliveries it reserved and claimed (seconds), renewed every
+    # LEASE_RENEWAL seconds while it runs. Once it lapses the batch's worker is taken for
+    # dead: reserved deliveries go back to pending, the one `sending` becomes `unknown`,
+    # and the campaign goes on. Must exceed CLAIM_SIZE x EMAIL_TIMEOUT + LEASE_RENEWAL.
+    "SENDING_TIMEOUT": 45,
+    "LEASE_RENEWAL": 5,
     # A sending campaign with nothing claimed for this long gets new send tasks (seconds).
     "STALL_TIMEOUT": 300,
     # Soft bounces (temporary failures reported by the provider) before an address is suppressed.

@@ -73,6 +73,8 @@ class Campaign(models.Model):
         help_text=_("Hidden from lists; its emails' links, unsubscribe and statistics keep "
                     "working. A campaign that has sent anything is archived, never deleted."),
     )
+    # When this campaign's watchdog task is due (one at a time; see services.dispatch).
+    watchdog_at = models.DateTimeField(_("watchdog due"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

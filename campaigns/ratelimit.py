@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from functools import lru_cache
 
 from django.conf import settings
@@ -19,8 +20,13 @@ from .conf import campaigns_settings
 # GCRA: the bucket is one timestamp, the "theoretical arrival time" (tat) of the next
 # message. A message may go when tat - now <= burst * interval; it pushes tat by interval.
 GCRA_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now
+if ARGV[3] then
+  now = tonumber(ARGV[3])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -41,30 +47,36 @@ def _shape(per_minute: int) -> tuple[float, float]:
 
 
 class RedisRateLimiter:
-    """A limiter shared through Redis."""
+    """A limiter shared through Redis.
 
-    def __init__(self, url: str) -> None:
+    ``clock``: seconds now, for tests; by default Redis's own clock, one for every worker.
+    """
+
+    def __init__(self, url: str, clock: Callable[[], float] | None = None) -> None:
         import redis
 
         self._client = redis.Redis.from_url(url)
         self._script = self._client.register_script(GCRA_LUA)
+        self._clock = clock
 
     def acquire(self, key: str, per_minute: int) -> float:
         interval, burst = _shape(per_minute)
-        return float(self._script(keys=[f"rulecast:ratelimit:{key}"], args=[interval, burst]))
+        args = [interval, burst] + ([repr(self._clock())] if self._clock else [])
+        return float(self._script(keys=[f"rulecast:ratelimit:{key}"], args=args))
 
 
 class LocalRateLimiter:
     """The same algorithm in this process only (no broker: the demo runs tasks eagerly)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._tat: dict[str, float] = {}
+        self._clock = clock
 
     def acquire(self, key: str, per_minute: int) -> float:
         interval, burst = _shape(per_minute)
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             tat = max(self._tat.get(key, 0.0), now)
             wait = tat - burst * interval - now
             if wait > 0:

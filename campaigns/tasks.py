@@ -10,14 +10,20 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.db import DatabaseError
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import services
 
 SAFE = {"acks_late": True, "reject_on_worker_lost": True}
+# The database, the broker or the rate limit's Redis away for a while: try again later.
+TRANSIENT = (DatabaseError, BrokerError, RedisConnectionError, RedisTimeoutError)
+RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 5, "retry_backoff_max": 300,
+         "max_retries": 8}
 
 
-@shared_task(name="campaigns.send_batch", autoretry_for=(DatabaseError,), retry_backoff=5,
-             retry_backoff_max=300, max_retries=5, **SAFE)
+@shared_task(name="campaigns.send_batch", **RETRY, **SAFE)
 def send_campaign_batch(campaign_id: int, delivery_ids: list[int] | None = None) -> dict:
     """Send one batch of a campaign (claim-N, or only ``delivery_ids``)."""
     result = services.send_batch(campaign_id=campaign_id, delivery_ids=delivery_ids)
@@ -25,10 +31,18 @@ def send_campaign_batch(campaign_id: int, delivery_ids: list[int] | None = None)
             "retried": result.retried, "skipped": result.skipped}
 
 
-@shared_task(name="campaigns.launch_due", **SAFE)
+@shared_task(name="campaigns.launch_due", **RETRY, **SAFE)
 def launch_due() -> list[int]:
     """Launch the scheduled campaigns whose time has come (celery beat)."""
     return services.launch_due_campaigns()
+
+
+@shared_task(name="campaigns.watch", **RETRY, **SAFE)
+def watch_campaign(campaign_id: int) -> dict:
+    """A campaign's own watchdog: go on after a dead worker, or finish (no beat needed)."""
+    report = services.watch_campaign(campaign_id=campaign_id)
+    return {"released": report.released, "unknown": report.unknown,
+            "finished": report.finished, "restarted": report.restarted}
 
 
 @shared_task(name="campaigns.recover", **SAFE)

@@ -41,6 +41,10 @@ DEFAULTS = {
     # Key of the erased-address hashes (HMAC-SHA256); None: derived from SECRET_KEY.
     # Set it explicitly if SECRET_KEY may rotate, or erased addresses stop matching.
     "ERASURE_HASH_KEY": None,
+    # Largest JSON body the API (and the admin's rule field) reads, in bytes...
+    "JSON_MAX_BYTES": 2 * 1024 * 1024,
+    # ...and deepest nesting of arrays and objects in it: a rule needs under ten.
+    "JSON_MAX_DEPTH": 32,
 }
 
 crm_settings = AppSettings("RULECAST_CRM", DEFAULTS)

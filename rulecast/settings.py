@@ -7,6 +7,7 @@ then a development ``SECRET_KEY`` is allowed.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served locally (docs work offline)
     "django_celery_beat",
+    "axes",
     "crm",
     "segmentation",
     "campaigns",
@@ -70,7 +72,29 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers locked-out logins
 ]
+
+# --- Login attempts (django-axes): a username from one client address is locked out
+# after AXES_FAILURE_LIMIT failures, for AXES_COOLOFF_TIME; the admin and /api/token/.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "crm.api.throttling.client_ip"  # NUM_PROXIES decides, as for the API
+
+# --- Cache (API throttles, login limits): shared by every process. Redis when
+# CACHE_URL (or REDIS_URL) is set, else a database table (`migrate` creates it).
+CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL", "")
+CACHES = {"default": (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL else
+    {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "rulecast_cache"}
+)}
 
 ROOT_URLCONF = "rulecast.urls"
 
@@ -161,21 +185,22 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Redis restarts: workers reconnect for ever; publishing a task (the next batch) and
+# storing a result wait and retry for about two minutes instead of failing at once.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 30, "interval_start": 0.5, "interval_step": 1, "interval_max": 5,
+}
+CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
+CELERY_RESULT_BACKEND_MAX_RETRIES = 30
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE = {
-    # Campaigns: launch scheduled ones; record sends of dead workers as unknown, restart stalls.
-    "campaigns-launch-due": {"task": "campaigns.launch_due", "schedule": 60.0},
-    "campaigns-recover": {"task": "campaigns.recover", "schedule": 60.0},
-    # Automation: triggered emails due, A/B winners due, scheduled segmentation re-runs.
-    "campaigns-run-triggers": {"task": "campaigns.run_triggers", "schedule": 60.0},
-    "campaigns-decide-ab-tests": {"task": "campaigns.decide_ab_tests", "schedule": 60.0},
-    "segmentation-start-due-reruns": {"task": "segmentation.start_due_reruns",
-                                      "schedule": 3600.0},
-}
+# Periodic tasks are declared by the apps and scheduled by `migrate` (crm/periodic.py).
+CELERY_BEAT_SCHEDULE = {}
 
 # --- Campaigns: absolute URLs in emails (https in production), provider webhooks ---
 RULECAST_CAMPAIGNS = {"BASE_URL": os.environ.get("RULECAST_BASE_URL", "http://127.0.0.1:8000")}
@@ -200,9 +225,18 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissions"],
+    # JSON within crm's size and depth limits (a 400 with the reason, never a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "crm.api.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Proxies of our own in front (nginx, a load balancer): how many X-Forwarded-For
+    # entries, from the right, to trust. 0: the client is REMOTE_ADDR.
+    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",

@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from crm.api.parsers import JSONLimitError, load_json
 from crm.templatetags.rulecast_format import percent
 
 from . import admin_display, protection, services
@@ -20,7 +21,7 @@ from .admin_forms import SegmentationForm
 from .exports import FILE_FORMATS, LANGUAGES, export_run, export_segments, render_rule
 from .models import MembershipChange, Segment, Segmentation, SegmentationRun, SegmentKind
 from .review import review_urls, user_language
-from .rules import RuleError
+from .rules import Rule, RuleError
 from .selectors import runs_waiting_for_review
 
 
@@ -111,7 +112,7 @@ class SegmentationAdmin(ExplainsProtection, admin.ModelAdmin):
             run = services.start_run(segmentation=segmentation)
         return redirect("admin:segmentation_segmentationrun_review", run.pk)
 
-    @admin.action(description=_("Start a run"))
+    @admin.action(description=_("Start a run"), permissions=["change"])
     def start_runs(self, request, queryset):
         for segmentation in queryset:
             services.start_run(segmentation=segmentation)
@@ -200,7 +201,8 @@ class SegmentationRunAdmin(ExplainsProtection, admin.ModelAdmin):
     def timings_display(self, run: SegmentationRun) -> str:
         return admin_display.run_timings(run)
 
-    @admin.action(description=_("Publish (campaigns target the published run)"))
+    @admin.action(description=_("Publish (campaigns target the published run)"),
+                  permissions=["change"])
     def publish(self, request, queryset):
         for run in queryset:
             try:
@@ -208,7 +210,7 @@ class SegmentationRunAdmin(ExplainsProtection, admin.ModelAdmin):
             except ValueError as error:
                 self.message_user(request, str(error), messages.ERROR)
 
-    @admin.action(description=_("Run again"))
+    @admin.action(description=_("Run again"), permissions=["change"])
     def requeue(self, request, queryset):
         for run in queryset:
             services.requeue_run(run=run)
@@ -223,8 +225,12 @@ class ManualSegmentForm(forms.ModelForm):
     rule_format = forms.ChoiceField(
         label=_("rule format"), choices=[("json", "JSON"), ("jsonlogic", "JsonLogic")]
     )
+    everyone = forms.BooleanField(
+        label=_("every customer"), required=False,
+        help_text=_("The segment is every customer: no rule needed."),
+    )
     rule_document = forms.CharField(
-        label=_("rule"), widget=RuleBuilderWidget(),
+        label=_("rule"), widget=RuleBuilderWidget(), required=False,
         help_text=_("Build it row by row: a customer matches a group when every row holds, "
                     "and the segment when any group matches. The Advanced tab shows the "
                     "stored JSON (or takes JsonLogic)."),
@@ -239,15 +245,23 @@ class ManualSegmentForm(forms.ModelForm):
         if self.instance.pk and self.instance.rule:
             self.fields["rule_format"].initial = "json"
             self.fields["rule_document"].initial = json.dumps(self.instance.rule, indent=2)
+            self.fields["everyone"].initial = Rule.from_dict(self.instance.rule) == Rule.everyone()
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned.get("everyone"):
+            cleaned["parsed_rule"] = Rule.everyone()
+            return cleaned
+        if not cleaned.get("rule_document"):
+            self.add_error("rule_document", _("Write the rule, or choose every customer."))
+            return cleaned
         try:
-            document = json.loads(cleaned.get("rule_document") or "")
+            # Size and depth limits: a form error with the reason, never a 500.
+            document = load_json(cleaned["rule_document"])
             cleaned["parsed_rule"] = services.parse_rule_document(
                 document, cleaned.get("rule_format", "json"))
-        except json.JSONDecodeError as error:
-            self.add_error("rule_document", _("Not JSON: %(error)s") % {"error": error})
+        except JSONLimitError as error:
+            self.add_error("rule_document", str(error))
         except RuleError as error:
             self.add_error("rule_document", str(error))
         return cleaned
@@ -307,8 +321,8 @@ class SegmentAdmin(ExplainsProtection, admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if self.is_manual(obj):
-            shown = ["name", "name_zh", "description", "description_zh", "rule_document",
-                     "rule_format"]
+            shown = ["name", "name_zh", "description", "description_zh", "everyone",
+                     "rule_format", "rule_document"]
             return shown + (["size", "rule_text", "downloads"] if obj else [])
         return ["run", "index", "name", "name_zh", "description", "description_zh", "size",
                 "share_display", "rule_text", "downloads", "profile_display", "previous"]

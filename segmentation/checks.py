@@ -49,4 +49,20 @@ def check_segmentation_settings(app_configs, **kwargs) -> list[Error]:
             "RULECAST_SEGMENTATION['BUDGET_TOLERANCE'] must be a number >= 0 or None.",
             id="segmentation.E006",
         ))
+    heartbeat, timeout = (segmentation_settings.RUN_HEARTBEAT,
+                          segmentation_settings.RUN_TIMEOUT)
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) and v > 0
+                  for v in (heartbeat, timeout))
+    if not numbers or timeout < 3 * heartbeat:
+        errors.append(Error(
+            "RULECAST_SEGMENTATION['RUN_HEARTBEAT'] and ['RUN_TIMEOUT'] must be positive "
+            "numbers, the timeout at least three heartbeats: a live run must never look dead.",
+            id="segmentation.E007",
+        ))
+    requeues = segmentation_settings.RUN_MAX_REQUEUES
+    if not isinstance(requeues, int) or isinstance(requeues, bool) or requeues < 0:
+        errors.append(Error(
+            "RULECAST_SEGMENTATION['RUN_MAX_REQUEUES'] must be a whole number, 0 or more.",
+            id="segmentation.E008",
+        ))
     return errors

@@ -28,6 +28,12 @@ DEFAULTS = {
     "MAX_CONDITIONS_PER_CLAUSE": 3,
     "MAX_CLAUSES_PER_SEGMENT": 2,
     "BUDGET_TOLERANCE": 0.02,
+    # A running run writes a heartbeat this often (seconds)...
+    "RUN_HEARTBEAT": 15,
+    # ...and one silent this long lost its worker (seconds): it is requeued, or failed.
+    "RUN_TIMEOUT": 120,
+    # Times a run whose worker died is queued again before it is marked failed.
+    "RUN_MAX_REQUEUES": 1,
 }
 
 segmentation_settings = AppSettings("RULECAST_SEGMENTATION", DEFAULTS)

@@ -115,6 +115,11 @@ class SegmentationRun(models.Model):
         editable=False,
     )
     review_note = models.TextField(_("why it waits"), blank=True, editable=False)
+    # Written every RUN_HEARTBEAT seconds while a worker executes the run (runwatch).
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True,
+                                        editable=False)
+    requeues = models.PositiveSmallIntegerField(_("requeued after a lost worker"), default=0,
+                                                editable=False)
 
     class Meta:
         verbose_name = _("segmentation run")

@@ -176,7 +176,7 @@ def rule_to_q(rule: Rule | dict[str, Any], features: FeatureRegistry = registry)
     RuleError
         Malformed rule, unknown feature, wrong operator or value type.
     """
-    rule = validate_rule(rule, features.catalog())
+    rule = validate_rule(rule, features.catalog(), allow_everyone=True)
     if not rule.clauses:
         return Q(pk__in=[])
     if any(not clause.conditions for clause in rule.clauses):
@@ -229,7 +229,7 @@ def rule_sql(
     tuple of (str, list), or str
     """
     connection = connections[using]
-    rule = validate_rule(rule, features.catalog())
+    rule = validate_rule(rule, features.catalog(), allow_everyone=True)
     columns = feature_columns(connection, features=features)
     if inline:
         return render_sql_inline(rule, columns, connection.vendor)

@@ -1,33 +1,63 @@
-"""Queue a live-membership refresh when a customer's data changes.
+"""Refresh live memberships when crm says customers changed, once per transaction.
 
-Receivers only enqueue (after commit); the work is in membership.refresh_customers.
-Bulk writes (CSV import, seed_demo, the bulk API) send no signals: they call the
-task themselves or rely on the nightly refresh. Deleted orders are left to the
-nightly refresh too: deleting a customer cascades to every order, and one task
-per deleted row would be waste.
+``crm.signals.customers_changed`` is sent for every save (an order, an event, a
+customer) and once by each bulk write. The receiver only collects the ids: all the
+ids announced inside one transaction (one atomic block: a nested ``atomic()`` is a
+savepoint with a batch of its own) go into one pending batch, queued as one
+``segmentation.refresh_customers`` task (per REFRESH_CHUNK ids) when it commits. A
+rolled-back transaction or savepoint drops its batch with it. Connected in
+SegmentationConfig.ready.
 """
 
-from django.db import transaction
-from django.db.models.signals import post_save
-from django.dispatch import receiver
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import DEFAULT_DB_ALIAS, transaction
 
 from .conf import segmentation_settings
 
+# Customers per refresh task: bounds a task's message and its transaction.
+REFRESH_CHUNK = 5_000
 
-def queue_refresh(customer_id: int | None) -> None:
-    if customer_id is None or not segmentation_settings.LIVE_MEMBERSHIP:
+
+class PendingRefresh:
+    """The customers one transaction changed; called on commit to queue their refresh."""
+
+    def __init__(self, customer_ids: Iterable[int] = ()) -> None:
+        self.customer_ids: set[int] = set(customer_ids)
+
+    def __call__(self) -> None:
+        from .tasks import refresh_customers
+
+        ids = sorted(self.customer_ids)
+        for start in range(0, len(ids), REFRESH_CHUNK):
+            refresh_customers.delay(ids[start:start + REFRESH_CHUNK])
+
+
+def _pending_batch(using: str) -> PendingRefresh:
+    """This atomic block's batch, registered with on_commit the first time it is asked for."""
+    connection = transaction.get_connection(using)
+    block = set(connection.savepoint_ids)  # what Django records with each on_commit
+    for savepoints, callback, *_rest in connection.run_on_commit:
+        if isinstance(callback, PendingRefresh) and savepoints == block:
+            return callback
+    batch = PendingRefresh()
+    transaction.on_commit(batch, using=using)
+    return batch
+
+
+def refresh_later(customer_ids: Iterable[int], *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Refresh these customers' features and live memberships after the commit."""
+    ids = {int(pk) for pk in customer_ids if pk is not None}
+    if not ids or not segmentation_settings.LIVE_MEMBERSHIP:
         return
-    from .tasks import refresh_customers
-
-    transaction.on_commit(lambda: refresh_customers.delay([customer_id]))
-
-
-@receiver(post_save, sender="crm.Order", dispatch_uid="segmentation_order_saved")
-@receiver(post_save, sender="crm.Event", dispatch_uid="segmentation_event_saved")
-def customer_activity_changed(sender, instance, **kwargs) -> None:
-    queue_refresh(instance.customer_id)
+    if not transaction.get_connection(using).in_atomic_block:
+        PendingRefresh(ids)()  # autocommit: already committed
+        return
+    _pending_batch(using).customer_ids.update(ids)
 
 
-@receiver(post_save, sender="crm.Customer", dispatch_uid="segmentation_customer_saved")
-def customer_changed(sender, instance, created: bool, **kwargs) -> None:
-    queue_refresh(instance.pk)
+def on_customers_changed(sender, customer_ids: Iterable[int], **kwargs) -> None:
+    """``customers_changed`` receiver."""
+    refresh_later(customer_ids)

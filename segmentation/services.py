@@ -2,7 +2,7 @@
 
 ``execute_run`` is what the Celery task and the ``segment`` command call. It is
 safe to call twice: only a queued run is claimed, and a finished run is left as
-it is. A run whose worker died stays ``running``; ``requeue_run`` puts it back.
+it is. A run whose worker died is requeued once, then failed (``runwatch``).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from .pipeline.wholeunits import whole_unit_thresholds
 from .rules import Rule, RuleError, simplify
 from .rules.jsonlogic import from_jsonlogic
 from .rules.validate import validate_rule
+from .runwatch import Heartbeat, schedule_watch
 from .stability import carry_over_identities, compare_with_published
 
 logger = logging.getLogger(__name__)
@@ -108,7 +109,8 @@ def requeue_run(*, run: SegmentationRun) -> SegmentationRun:
     from .tasks import run_segmentation
 
     SegmentationRun.objects.filter(pk=run.pk).update(
-        status=RunStatus.QUEUED, stage="", progress=0.0, error="", finished_at=None
+        status=RunStatus.QUEUED, stage="", progress=0.0, error="", finished_at=None,
+        heartbeat_at=None,
     )
     transaction.on_commit(lambda: run_segmentation.delay(run.pk))
     run.refresh_from_db()
@@ -183,7 +185,7 @@ def execute_run(
     """
     claimed = SegmentationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
         status=RunStatus.RUNNING, started_at=timezone.now(), stage="features", progress=0.0,
-        error="",
+        error="", heartbeat_at=timezone.now(),
     )
     run = SegmentationRun.objects.select_related("segmentation").get(pk=run_id)
     if not claimed:
@@ -191,6 +193,9 @@ def execute_run(
         return run
     now = now or timezone.now()
     timings: dict[str, float] = {}
+    # A worker that dies now leaves the run silent: the watchdog requeues or fails it.
+    schedule_watch(run_id)
+    heartbeat = Heartbeat(run_id).start()
     try:
         # A chosen default is stored when the run succeeds, so a failed run re-run later
         # chooses again; a given as_of is kept.
@@ -230,6 +235,8 @@ def execute_run(
     except Exception as error:  # a run must end marked, whatever broke
         logger.exception("segmentation run %s failed", run_id)
         _fail(run_id, f"{type(error).__name__}: {error}", timings)
+    finally:
+        heartbeat.stop()
     run.refresh_from_db()
     return run
 
@@ -378,10 +385,12 @@ def publish_run(*, run: SegmentationRun) -> SegmentationRun:
     return run
 
 
-def parse_rule_document(document, fmt: str = "json") -> Rule:
+def parse_rule_document(document, fmt: str = "json", *, everyone: bool = False) -> Rule:
     """A rule from its JSON or JsonLogic form, checked against the feature registry.
 
-    Raises RuleError naming the problem (unknown feature, wrong type, malformed document).
+    ``everyone``: a person chose a rule that selects every customer; without it an
+    empty clause is refused. Raises RuleError naming the problem (unknown feature,
+    wrong type, malformed document, an unchosen "everyone").
     """
     if fmt == "jsonlogic":
         rule = from_jsonlogic(document)
@@ -391,7 +400,7 @@ def parse_rule_document(document, fmt: str = "json") -> Rule:
         rule = Rule.from_dict(document)
     else:
         raise RuleError(f"unknown rule format {fmt!r}: use json or jsonlogic")
-    return simplify(validate_rule(rule, registry.catalog()))
+    return simplify(validate_rule(rule, registry.catalog(), allow_everyone=everyone))
 
 
 @transaction.atomic

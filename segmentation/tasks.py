@@ -4,12 +4,31 @@ from celery import shared_task
 from django.db import OperationalError
 
 
-@shared_task(name="segmentation.run_segmentation", acks_late=True)
+@shared_task(name="segmentation.run_segmentation", acks_late=True,
+             autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def run_segmentation(run_id: int) -> str:
     """Execute a queued run; returns its final status."""
     from .services import execute_run
 
     return execute_run(run_id=run_id).status
+
+
+@shared_task(name="segmentation.watch_run", acks_late=True,
+             autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def watch_run(run_id: int) -> str:
+    """A run's own watchdog: requeue or fail it when its worker died; its status."""
+    from .runwatch import watch
+
+    return watch(run_id)
+
+
+@shared_task(name="segmentation.recover_runs", acks_late=True)
+def recover_runs() -> dict:
+    """Periodic backstop: requeue or fail every run whose worker died."""
+    from .runwatch import recover_runs as recover
+
+    report = recover()
+    return {"requeued": report.requeued, "failed": report.failed}
 
 
 @shared_task(
@@ -23,7 +42,8 @@ def refresh_customers(customer_ids: list[int]) -> int:
     return len(refresh(customer_ids=customer_ids))
 
 
-@shared_task(name="segmentation.refresh_all_live_segments", acks_late=True)
+@shared_task(name="segmentation.refresh_all_live_segments", acks_late=True,
+             autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def refresh_all_live_segments() -> int:
     """Periodic: recompute all features and re-sync live segments; returns segments synced."""
     from .membership import refresh_all_live_segments as refresh

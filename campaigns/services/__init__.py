@@ -23,6 +23,7 @@ from .lifecycle import (
     resend_unknown,
     resume_campaign,
     schedule_campaign,
+    watch_campaign,
 )
 from .provider_events import ProviderReport, record_provider_event
 from .sending import BatchResult, send_batch
@@ -44,4 +45,5 @@ __all__ = [
     "pause_campaign", "recipients_queryset", "record_click", "record_open",
     "record_provider_event", "recover_campaigns", "resend_unknown", "resume_campaign",
     "schedule_campaign", "send_batch", "send_test", "suppress", "unsubscribe",
+    "watch_campaign",
 ]

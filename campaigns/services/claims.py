@@ -14,6 +14,13 @@ committed UPDATE that re-checks that the campaign is still sending, the customer
 still contactable and the address is not suppressed. Only then are they sent; they
 are marked ``sent`` after. A worker that dies in between leaves them ``sending``,
 and the watchdog records them as ``unknown``: they may or may not have gone out.
+
+A batch holds its reservations and claims on a *lease*: ``claimed_at`` is renewed
+every LEASE_RENEWAL seconds while it runs (``renew``), and once SENDING_TIMEOUT has
+passed without renewal its worker is taken for dead (``expire``). Claiming one
+delivery at a time (CLAIM_SIZE 1) means a killed process leaves at most one message
+``unknown``. A lease that lapses under a live but slow batch costs no duplicate: every
+claim and "sent" re-checks the batch's token and the row's status.
 """
 
 from __future__ import annotations
@@ -22,9 +29,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection, connections, transaction
-from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import CharField, Exists, F, Min, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Concat, Now
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
@@ -126,6 +134,33 @@ def reserve(
         .select_related("customer").order_by("pk")
     )
     return token, deliveries
+
+
+def renew(token: uuid.UUID) -> int:
+    """Renew a live batch's lease on what it reserved or claimed (its heartbeat)."""
+    return Delivery.objects.filter(
+        claim_token=token, status__in=[DeliveryStatus.RESERVED, DeliveryStatus.SENDING],
+    ).update(claimed_at=timezone.now())
+
+
+def expire(*, before: datetime, campaign_id: int | None = None) -> tuple[int, int]:
+    """End leases not renewed since ``before``: (released to pending, recorded unknown)."""
+    lapsed = Delivery.objects.filter(claimed_at__lte=before)
+    if campaign_id is not None:
+        lapsed = lapsed.filter(campaign_id=campaign_id)
+    released = lapsed.filter(status=DeliveryStatus.RESERVED).update(
+        status=DeliveryStatus.PENDING, claim_token=None)
+    unknown = lapsed.filter(status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.UNKNOWN,
+        last_error="worker lost while sending: may or may not have gone out")
+    return released, unknown
+
+
+def oldest_lease(campaign_id: int) -> datetime | None:
+    """When the oldest lease on this campaign's deliveries was last renewed."""
+    return Delivery.objects.filter(
+        campaign_id=campaign_id, status__in=[DeliveryStatus.RESERVED, DeliveryStatus.SENDING],
+    ).aggregate(at=Min("claimed_at"))["at"]
 
 
 def release(campaign_id: int, token: uuid.UUID) -> int:

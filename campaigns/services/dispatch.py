@@ -3,7 +3,11 @@
 Each campaign keeps up to PARALLEL_BATCHES send tasks in flight ("lanes"); a
 batch that filled up queues its successor, one that ended early (rate limit,
 SMTP server down) queues it with a countdown, and the last one marks the
-campaign sent. Tasks are queued with ``transaction.on_commit``.
+campaign sent. When the last batch finds nothing to send while other batches still
+hold leases (they may be alive, or their worker died), it schedules the campaign's
+watchdog for when the oldest lease would lapse: the campaign goes on, or finishes,
+within SENDING_TIMEOUT of a worker's death, with or without celery beat. Tasks are
+queued with ``transaction.on_commit``.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ import threading
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Exists, Min, OuterRef
+from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from ..conf import campaigns_settings
 from ..models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from . import claims
 
 
 def continue_campaign(*, campaign_id: int, continue_in: float | None, full: bool) -> None:
@@ -40,7 +45,39 @@ def continue_campaign(*, campaign_id: int, continue_in: float | None, full: bool
         countdown = max((next_due - timezone.now()).total_seconds(), 0.0)
         enqueue_batches(campaign_id=campaign_id, count=1, countdown=countdown)
         return
-    finish_if_done(campaign_id=campaign_id)
+    if not finish_if_done(campaign_id=campaign_id):
+        schedule_watchdog(campaign_id=campaign_id)
+
+
+def schedule_watchdog(*, campaign_id: int) -> bool:
+    """Queue the campaign's watchdog for when its oldest lease lapses (one at a time).
+
+    ``watchdog_at`` says when the queued one is due; another is queued only once that
+    time has passed (it ran, or was lost with its worker).
+    """
+    from celery import current_app
+
+    if current_app.conf.task_always_eager:
+        return False  # in-process: no worker can die apart from us
+    oldest = claims.oldest_lease(campaign_id)
+    if oldest is None:
+        return False
+    now = timezone.now()
+    lapses = oldest + timedelta(seconds=float(campaigns_settings.SENDING_TIMEOUT))
+    due = max(lapses, now) + timedelta(seconds=1)
+    taken = Campaign.objects.filter(pk=campaign_id).filter(
+        Q(watchdog_at__isnull=True) | Q(watchdog_at__lt=now)).update(watchdog_at=due)
+    if not taken:
+        return False
+    countdown = (due - now).total_seconds()
+    transaction.on_commit(lambda: _submit_watchdog(campaign_id, countdown))
+    return True
+
+
+def _submit_watchdog(campaign_id: int, countdown: float) -> None:
+    from ..tasks import watch_campaign
+
+    watch_campaign.apply_async(kwargs={"campaign_id": campaign_id}, countdown=countdown)
 
 
 def enqueue_batches(*, campaign_id: int, count: int, countdown: float = 0.0) -> None:

@@ -31,7 +31,8 @@ from .. import rendering
 from ..automation import abtest
 from ..conf import campaigns_settings
 from ..models import Campaign, CampaignStatus, Delivery, DeliveryStatus, Link, Suppression
-from .dispatch import enqueue_batches, finish_if_done
+from . import claims
+from .dispatch import enqueue_batches, finish_if_done, schedule_watchdog
 
 logger = logging.getLogger(__name__)
 
@@ -257,13 +258,7 @@ def recover_campaigns(
     if stall_timeout is None:
         stall_timeout = timedelta(seconds=campaigns_settings.STALL_TIMEOUT)
     report = RecoveryReport()
-    report.released = Delivery.objects.filter(
-        status=DeliveryStatus.RESERVED, claimed_at__lte=now - sending_timeout,
-    ).update(status=DeliveryStatus.PENDING, claim_token=None)
-    report.unknown = Delivery.objects.filter(
-        status=DeliveryStatus.SENDING, claimed_at__lte=now - sending_timeout,
-    ).update(status=DeliveryStatus.UNKNOWN,
-             last_error="worker lost while sending: may or may not have gone out")
+    report.released, report.unknown = claims.expire(before=now - sending_timeout)
     for campaign in Campaign.objects.filter(status=CampaignStatus.SENDING):
         if finish_if_done(campaign_id=campaign.pk):
             report.finished.append(campaign.pk)
@@ -276,6 +271,37 @@ def recover_campaigns(
                 Campaign.objects.filter(pk=campaign.pk).update(heartbeat_at=now)
                 _restart(campaign.pk)
             report.restarted.append(campaign.pk)
+    return report
+
+
+def watch_campaign(*, campaign_id: int, now: datetime | None = None) -> RecoveryReport:
+    """One campaign's watchdog (a task it queues for itself, see dispatch).
+
+    Lapsed leases end (reserved: pending again; sending: unknown); then the campaign
+    gets new send tasks when deliveries wait, is marked sent when none is left, or
+    the watchdog looks again when the remaining leases could lapse.
+    """
+    now = now or timezone.now()
+    report = RecoveryReport()
+    Campaign.objects.filter(pk=campaign_id, watchdog_at__lte=now).update(watchdog_at=None)
+    report.released, report.unknown = claims.expire(
+        campaign_id=campaign_id,
+        before=now - timedelta(seconds=float(campaigns_settings.SENDING_TIMEOUT)))
+    if not Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.SENDING).exists():
+        return report
+    with transaction.atomic():
+        if Delivery.objects.filter(campaign_id=campaign_id,
+                                   status=DeliveryStatus.PENDING).exists():
+            # A dead batch's share, or nobody left working: send tasks now. Otherwise
+            # live batches go on and take them.
+            if report.released or not schedule_watchdog(campaign_id=campaign_id):
+                Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=now)
+                _restart(campaign_id)
+                report.restarted.append(campaign_id)
+        elif finish_if_done(campaign_id=campaign_id):
+            report.finished.append(campaign_id)
+        else:
+            schedule_watchdog(campaign_id=campaign_id)
     return report
 
 

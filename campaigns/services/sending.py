@@ -251,7 +251,11 @@ def send_batch(
         return BatchResult()
     limit = limit or campaigns_settings.BATCH_SIZE
     with claims.relaxed_commits():
-        Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=timezone.now())
+        now = timezone.now()
+        Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=now)
+        # The next batch goes on where a dead worker's stopped (its lease lapsed).
+        claims.expire(campaign_id=campaign_id,
+                      before=now - timedelta(seconds=float(campaigns_settings.SENDING_TIMEOUT)))
         token, deliveries = claims.reserve(campaign_id, limit=limit, only_ids=delivery_ids)
         result = _send_reserved(campaign, token, deliveries) if deliveries else BatchResult()
     if delivery_ids is None:
@@ -267,11 +271,15 @@ def _send_reserved(campaign: Campaign, token: uuid.UUID, deliveries: list[Delive
     batch = _Batch(campaign, token, deliveries)
     result = batch.result
     size = campaigns_settings.CLAIM_SIZE
-    # Stop well inside the reservation's lease, so the watchdog never takes back a
-    # delivery this batch may still claim.
-    deadline = time.monotonic() + campaigns_settings.SENDING_TIMEOUT / 2
+    # A batch lasts a few leases at most, then hands over to the next task.
+    deadline = time.monotonic() + 2 * float(campaigns_settings.SENDING_TIMEOUT)
+    renewal = float(campaigns_settings.LEASE_RENEWAL)
+    renewed = time.monotonic()
     try:
         for start in range(0, len(deliveries), size):
+            if time.monotonic() - renewed >= renewal:
+                claims.renew(token)  # the heartbeat: this worker is alive
+                renewed = time.monotonic()
             group = deliveries[start:start + size]
             granted, wait = _take_slots(campaign, len(group))
             if time.monotonic() > deadline:

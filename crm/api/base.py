@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.parsers import JSONParser
 
 from .pagination import Pagination
+from .parsers import LimitedJSONParser
 from .permissions import ModelPermissions
 from .schema import RulecastAutoSchema
 from .throttling import current_throttles
@@ -27,7 +27,7 @@ class RulecastViewMixin:
 
     authentication_classes = AUTHENTICATION_CLASSES
     permission_classes = [ModelPermissions]
-    parser_classes = [JSONParser]
+    parser_classes = [LimitedJSONParser]  # size and depth limits: 400, never 500
     pagination_class = Pagination
     schema = RulecastAutoSchema()
     # Any path segment reaches the view, so a malformed id is a JSON 404 like an unknown one.

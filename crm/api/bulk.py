@@ -18,9 +18,8 @@ first one's row in a unique index; its transaction is then run again from the st
 
 Bulk writes send no ``post_save`` signals, so when anything was written the customers
 concerned (the upserted ones; the owners, old and new, of upserted orders and events)
-are announced with :data:`crm.signals.customers_changed` (which the segmentation app
-listens to), and have their features and live segment memberships refreshed by one
-``segmentation.refresh_customers`` task, queued when the transaction commits.
+are announced once by ``crm.signals.customers_changed`` (segmentation listens and
+refreshes their features and live memberships after the commit).
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
@@ -221,20 +219,7 @@ def _customer_ids(rows: list[ParsedRow]) -> set[int]:
 
 
 def refresh_segments_later(customer_ids: Iterable[int]) -> None:
-    """Announce the changed customers; after the commit, refresh their features and live
-    segment memberships."""
-    ids = sorted({pk for pk in customer_ids if pk is not None})
-    if not ids:
-        return
-    customers_changed.send(sender=Customer, customer_ids=set(ids))
-    # TODO(merge): once segmentation listens to customers_changed (issue 10), drop the
-    # direct refresh below: crm must not import segmentation.
-    if not apps.is_installed("segmentation"):
-        return
-    from segmentation.conf import segmentation_settings
-
-    if not segmentation_settings.LIVE_MEMBERSHIP:
-        return
-    from segmentation.tasks import refresh_customers
-
-    transaction.on_commit(lambda: refresh_customers.delay(ids))
+    """Announce that these customers changed (``customers_changed``, once per request)."""
+    ids = {pk for pk in customer_ids if pk is not None}
+    if ids:
+        customers_changed.send(sender=Customer, customer_ids=ids)

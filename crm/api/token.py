@@ -6,9 +6,9 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.parsers import JSONParser
 
 from .fields import StrictTypesMixin
+from .parsers import LimitedJSONParser
 from .schema import RulecastAutoSchema
 from .throttling import current_throttles
 
@@ -26,8 +26,8 @@ class TokenView(ObtainAuthToken):
 
     authentication_classes = []  # the credentials are the body's username and password
     # JSON only, like the rest of the API (DRF's view also takes forms, and three request
-    # content types make generated clients' token modules fail); no browsable form here.
-    parser_classes = [JSONParser]
+    # content types make generated clients' token modules fail); size and depth limited.
+    parser_classes = [LimitedJSONParser]
     serializer_class = CredentialsSerializer
     schema = RulecastAutoSchema()
 

@@ -95,10 +95,14 @@ class ManualSegmentSerializer(StrictTypesMixin, serializers.Serializer):
     rule_format = serializers.ChoiceField(choices=["json", "jsonlogic"], default="json")
     rule = JSONObjectField(help_text='The rule: {"version": 1, "any": [{"all": [{"feature": '
                            '"frequency", "op": ">=", "value": 3}]}]}, or its JsonLogic form.')
+    everyone = serializers.BooleanField(
+        default=False, write_only=True,
+        help_text="True when the rule may select every customer (a clause without conditions).")
 
     def validate(self, attrs: dict) -> dict:
         try:
-            attrs["rule"] = parse_rule_document(attrs["rule"], attrs["rule_format"])
+            attrs["rule"] = parse_rule_document(attrs["rule"], attrs["rule_format"],
+                                                everyone=attrs.pop("everyone", False))
         except RuleError as error:
             raise serializers.ValidationError({"rule": [str(error)]}) from None
         return attrs

@@ -6,6 +6,10 @@ accept (an unknown operator, NaN, an empty or non-list ``in``, a boolean).
 categorical feature is compared with ``==``, ``!=`` or ``in`` and text values, a
 numeric feature with numbers. Every message starts with the place, in the
 notation of the JSON form: ``any[0].all[1].value: ...``.
+
+A clause without conditions selects every customer. Typed by hand it is more often a
+slip (``{"all": []}``) than a wish, so it is refused unless the caller passes
+``allow_everyone=True``: a person's explicit "everyone" choice, or a rule already stored.
 """
 
 from __future__ import annotations
@@ -79,7 +83,10 @@ def validate_condition(
     return condition
 
 
-def validate_rule(rule: Rule | Mapping[str, Any], catalog: Mapping[str, FeatureInfo]) -> Rule:
+def validate_rule(
+    rule: Rule | Mapping[str, Any], catalog: Mapping[str, FeatureInfo], *,
+    allow_everyone: bool = False,
+) -> Rule:
     """Parse (if needed) and check a rule against the feature catalog.
 
     Parameters
@@ -88,6 +95,8 @@ def validate_rule(rule: Rule | Mapping[str, Any], catalog: Mapping[str, FeatureI
         A rule, or its versioned JSON form (parsed with :meth:`Rule.from_dict`).
     catalog : mapping of str to FeatureInfo
         The features a rule may name (the registry's catalog on the Django side).
+    allow_everyone : bool
+        Accept a clause without conditions (it selects every customer).
 
     Returns
     -------
@@ -98,11 +107,17 @@ def validate_rule(rule: Rule | Mapping[str, Any], catalog: Mapping[str, FeatureI
     RuleError
         The message starts with the place, e.g.
         ``"any[0].all[1].op: 'channel' is categorical: only ==, != and in apply, not '>'"``
-        or ``"any[1].all[0].feature: unknown feature 'spend'"``.
+        or ``"any[1].all[0].feature: unknown feature 'spend'"``, or
+        ``"any[0].all: an empty clause selects every customer ..."``.
     """
     if not isinstance(rule, Rule):
         rule = Rule.from_dict(rule)
     for i, clause in enumerate(rule.clauses):
+        if not clause.conditions and not allow_everyone:
+            raise RuleError(
+                f"any[{i}].all: an empty clause selects every customer; choose "
+                "'everyone' explicitly if that is what you mean"
+            )
         for j, condition in enumerate(clause.conditions):
             validate_condition(condition, catalog, f"any[{i}].all[{j}]")
     return rule

@@ -37,11 +37,13 @@ def frequency_rule(at_least: int) -> dict:
 
 
 @pytest.fixture(autouse=True)
-def _empty_throttle_cache():
-    """Throttles count requests in the cache: start each test from zero."""
-    cache.clear()
+def _empty_throttle_cache(django_db_blocker):
+    """Throttles count requests in the cache (a database table): start each test from zero."""
+    with django_db_blocker.unblock():
+        cache.clear()
     yield
-    cache.clear()
+    with django_db_blocker.unblock():
+        cache.clear()
 
 
 def token_client(user: User) -> APIClient:

@@ -32,7 +32,7 @@ def test_retry_delays_stay_under_the_visibility_timeout(settings):
 
 def test_bad_numbers_and_sending_timeout(settings):
     settings.DEBUG = True
-    settings.RULECAST_CAMPAIGNS = {"BATCH_SIZE": 0, "SENDING_TIMEOUT": 30}
+    settings.RULECAST_CAMPAIGNS = {"BATCH_SIZE": 0, "SENDING_TIMEOUT": 30, "CLAIM_SIZE": 2}
     assert {"campaigns.E003", "campaigns.E004"} <= ids(settings)
 
 
@@ -64,3 +64,8 @@ def test_the_default_email_base_url_warns_without_debug(settings):
     settings.DEBUG = False
     settings.RULECAST_CAMPAIGNS = {"BASE_URL": "https://shop.example.com"}
     assert wiring_ids() == set()
+
+
+def test_a_long_lease_is_warned_about(settings):
+    settings.RULECAST_CAMPAIGNS = {"SENDING_TIMEOUT": 300}
+    assert "campaigns.W004" in ids(settings)

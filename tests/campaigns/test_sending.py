@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from campaigns import services
+from campaigns.conf import campaigns_settings
 from campaigns.models import (
     CampaignStatus,
     Delivery,
@@ -211,9 +212,10 @@ def test_a_lost_send_becomes_unknown_and_waits_for_a_person(launched, smtp):
     Delivery.objects.filter(pk=lost.pk).update(
         status=DeliveryStatus.SENDING, claimed_at=timezone.now() - timedelta(hours=1),
     )
+    # The next batch ends the lapsed lease itself (no watchdog needed) and finishes.
     services.send_batch(campaign_id=campaign.pk)
-    report = services.recover_campaigns()
-    assert report.unknown == 1 and report.finished == [campaign.pk]
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENT
     lost.refresh_from_db()
     assert lost.status == DeliveryStatus.UNKNOWN and set(smtp.recipients()) == {customers[1].email}
 
@@ -253,15 +255,28 @@ def test_smtp_errors_are_classified(error, expected):
 
 def test_a_dead_batch_reservation_goes_back_to_pending(launched, smtp):
     campaign, _ = launched(3)
-    Delivery.objects.filter(campaign=campaign).update(
-        status=DeliveryStatus.RESERVED, claim_token=uuid.uuid4(),
-        claimed_at=timezone.now() - timedelta(hours=1),
-    )
-    assert services.send_batch(campaign_id=campaign.pk).claimed == 0  # held by the dead batch
+    lease = timedelta(seconds=campaigns_settings.SENDING_TIMEOUT)
+    held = Delivery.objects.filter(campaign=campaign)
+    held.update(status=DeliveryStatus.RESERVED, claim_token=uuid.uuid4(),
+                claimed_at=timezone.now() - lease + timedelta(seconds=20))
+    assert services.send_batch(campaign_id=campaign.pk).claimed == 0  # the lease still holds
+    assert services.recover_campaigns().released == 0
+    held.update(claimed_at=timezone.now() - lease - timedelta(seconds=1))  # not renewed
     assert services.recover_campaigns().released == 3
     services.send_batch(campaign_id=campaign.pk)
     assert set(statuses(campaign).values()) == {DeliveryStatus.SENT}
     assert sum(smtp.recipients().values()) == 3
+
+
+def test_the_next_batch_ends_a_lapsed_lease_itself(launched, smtp):
+    campaign, _ = launched(3)
+    lease = timedelta(seconds=campaigns_settings.SENDING_TIMEOUT)
+    Delivery.objects.filter(campaign=campaign).update(
+        status=DeliveryStatus.RESERVED, claim_token=uuid.uuid4(),
+        claimed_at=timezone.now() - lease - timedelta(seconds=1))
+    assert services.send_batch(campaign_id=campaign.pk).sent == 3
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENT
 
 
 def test_a_rate_limited_batch_stops_and_continues_later(launched, smtp, settings):

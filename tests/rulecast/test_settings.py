@@ -23,6 +23,7 @@ def test_production_settings_pass_the_deploy_check():
         "check", "--deploy", "--fail-level", "WARNING",
         SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="shop.example.com",
         RULECAST_BASE_URL="https://shop.example.com",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout

@@ -231,3 +231,25 @@ def test_run_and_segment_pages_show_numbers_for_people_not_json(admin_client, sh
     text = admin_client.get(f"/admin/segmentation/segment/{segment.pk}/change/").content.decode()
     assert "overall_median" not in text and "Whole shop (median)" in text
     assert re.search(r"<td>[\d,]+ days</td>", text)
+
+
+def test_a_5000_deep_rule_is_a_form_error_not_a_500(admin_client, db):
+    response = admin_client.post("/admin/segmentation/segment/add/", {
+        "name": "Deep", "name_zh": "", "description": "", "description_zh": "",
+        "rule_format": "json", "rule_document": "[" * 5000 + "]" * 5000,
+    })
+    assert response.status_code == 200
+    assert "nests deeper than 32 levels" in response.content.decode()
+    assert not Segment.objects.exists()
+
+
+def test_everyone_is_a_choice_on_the_form(admin_client, db):
+    slip = add_segment(admin_client, {"version": 1, "any": [{"all": []}]})
+    assert slip.status_code == 200 and "explicitly" in slip.content.decode()
+    assert not Segment.objects.exists()
+    chosen = admin_client.post("/admin/segmentation/segment/add/", {
+        "name": "All", "name_zh": "", "description": "", "description_zh": "",
+        "everyone": "on", "rule_format": "json", "rule_document": "",
+    })
+    assert chosen.status_code == 302
+    assert Segment.objects.get().rule == {"version": 1, "any": [{"all": []}]}

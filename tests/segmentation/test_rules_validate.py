@@ -77,4 +77,11 @@ def test_errors_name_the_place(data, message):
 def test_ast_built_in_python_is_checked_too():
     rule = Rule((Clause(()), Clause((Condition("channel", "<", 3),))))
     with pytest.raises(RuleError, match=r"^any\[1\]\.all\[0\]\.op: 'channel' is categorical"):
-        validate_rule(rule, CATALOG)
+        validate_rule(rule, CATALOG, allow_everyone=True)
+
+
+def test_an_empty_clause_selects_everyone_only_when_chosen():
+    with pytest.raises(RuleError, match=r"^any\[0\]\.all: an empty clause selects every"):
+        validate_rule({"version": 1, "any": [{"all": []}]}, CATALOG)
+    assert validate_rule(Rule.everyone(), CATALOG, allow_everyone=True) == Rule.everyone()
+    assert validate_rule(Rule.nobody(), CATALOG) == Rule.nobody()

@@ -17,13 +17,16 @@ class Command(BaseCommand):
         parser.add_argument("file", help="The rule document ('-' for stdin).")
         parser.add_argument("--format", choices=["json", "jsonlogic"], default="json")
         parser.add_argument("--name-zh", default="")
+        parser.add_argument("--everyone", action="store_true",
+                            help="Allow a clause without conditions (every customer).")
 
-    def handle(self, *args, name: str, file: str, format: str, name_zh: str, **options) -> None:
+    def handle(self, *args, name: str, file: str, format: str, name_zh: str,
+               everyone: bool = False, **options) -> None:
         import sys
 
         try:
             text = sys.stdin.read() if file == "-" else open(file, encoding="utf-8").read()
-            rule = parse_rule_document(json.loads(text), format)
+            rule = parse_rule_document(json.loads(text), format, everyone=everyone)
         except (OSError, json.JSONDecodeError) as error:
             raise CommandError(f"Cannot read the rule: {error}") from None
         except RuleError as error:
