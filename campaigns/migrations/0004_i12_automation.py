@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("campaigns", "0002_i11_targetable_segments"),
+        ("campaigns", "0003_i11_targetable_segments"),
         ('crm', '0001_initial'),
         ('segmentation', '0001_initial'),
     ]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("campaigns", "0003_i12_automation"),
+        ("campaigns", "0004_i12_automation"),
     ]
 
     operations = [

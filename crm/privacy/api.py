@@ -21,7 +21,7 @@ from .erasure import erase_customer
 from .models import ConsentSource
 from .signup import SignupError, confirm_signup, request_signup
 
-ERASE_POINTER = ("Customers are not deleted: POST /api/customers/{id}/erase/ erases their "
+ERASE_POINTER = ("Customers are not deleted: POST /api/v1/customers/{id}/erase/ erases their "
                  "personal data (orders and statistics stay, anonymous; the address is "
                  "suppressed).")
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('segmentation', '0001_initial'),
+        ("segmentation", "0002_i9a_as_of_options_cluster"),
     ]
 
     operations = [

@@ -11,9 +11,10 @@ feature read as one range ("total spend between ¥500 and ¥1,200"). Money
 symbol of the language (Unicode CLDR, through Babel): ``¥1,200`` for yuan in
 both languages, ``$1,200`` / ``US$1,200`` for dollars; days "90 days" / "90天";
 shares and rates are percentages. On counts (orders, sessions), "at most 0" reads
-"no orders in the last 90 days" / "近90天订单数为0". A threshold is shown with the feature's ``decimals`` unless that
-would round it, in which case as many more digits as it needs are shown, so
-the text never states a different threshold than the rule.
+"no orders in the last 90 days" / "近90天订单数为0". A threshold is shown with the
+feature's ``decimals`` unless that would round it, in which case as many more
+digits as it needs are shown, so the text never states a different threshold
+than the rule.
 
 Languages: ``"en"`` and ``"zh"`` (also ``"zh-hans"``, ``"zh-cn"``, ...); any
 other language code falls back to English.

@@ -60,7 +60,7 @@ def test_two_requests_creating_the_same_customer_both_succeed(postgres, racing_l
     payload = {"items": [{"external_id": "OLD", "name": "Old"},
                          {"external_id": "NEW", "name": "New"}]}
 
-    statuses = post_in_threads("/api/customers/bulk/", payload)
+    statuses = post_in_threads("/api/v1/customers/bulk/", payload)
 
     assert statuses == [200, 200]
     assert Customer.objects.filter(external_id="NEW").count() == 1
@@ -86,7 +86,7 @@ def test_two_requests_creating_the_same_event_both_succeed(postgres):
         patch.setattr(manager_class, "bulk_create", bulk_create)
         payload = {"items": [{"external_id": "E1", "customer": customer.pk,
                               "event_type": "session", "occurred_at": "2025-01-01T10:00:00Z"}]}
-        statuses = post_in_threads("/api/events/bulk/", payload)
+        statuses = post_in_threads("/api/v1/events/bulk/", payload)
 
     assert statuses == [200, 200]
     assert Event.objects.filter(external_id="E1").count() == 1

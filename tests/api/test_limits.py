@@ -23,8 +23,8 @@ def nested(depth: int) -> dict:
     return document
 
 
-@pytest.mark.parametrize("path", ["/api/customers/", "/api/customers/bulk/", "/api/segments/",
-                                  "/api/campaigns/"])
+@pytest.mark.parametrize("path", ["/api/v1/customers/", "/api/v1/customers/bulk/", "/api/v1/segments/",
+                                  "/api/v1/campaigns/"])
 def test_deep_json_is_a_400_with_the_reason(api, path):
     response = api.post(path, DEEP, content_type="application/json")
     assert response.status_code == 400
@@ -32,14 +32,14 @@ def test_deep_json_is_a_400_with_the_reason(api, path):
 
 
 def test_the_anonymous_token_endpoint_refuses_deep_json_too(db):
-    response = APIClient().post("/api/token/", DEEP, content_type="application/json")
+    response = APIClient().post("/api/v1/token/", DEEP, content_type="application/json")
     assert response.status_code == 400 and "nests deeper" in response.json()["detail"]
 
 
 def test_a_body_over_the_size_limit_is_refused(api, settings):
     settings.RULECAST_CRM = {"JSON_MAX_BYTES": 1000}
     body = json.dumps({"items": [{"email": f"c{n}@example.com"} for n in range(100)]})
-    response = api.post("/api/customers/bulk/", body, content_type="application/json")
+    response = api.post("/api/v1/customers/bulk/", body, content_type="application/json")
     assert response.status_code == 400 and "larger than 1000 bytes" in response.json()["detail"]
 
 
@@ -57,12 +57,12 @@ EVERYONE = {"version": 1, "any": [{"all": []}]}
 
 
 def test_an_empty_clause_needs_the_everyone_choice(api):
-    refused = api.post("/api/segments/", {"name": "All", "rule": EVERYONE}, format="json")
+    refused = api.post("/api/v1/segments/", {"name": "All", "rule": EVERYONE}, format="json")
     assert refused.status_code == 400
     assert "choose 'everyone' explicitly" in refused.json()["rule"][0]
     assert not Segment.objects.filter(name="All").exists()
 
-    chosen = api.post("/api/segments/", {"name": "All", "rule": EVERYONE, "everyone": True},
+    chosen = api.post("/api/v1/segments/", {"name": "All", "rule": EVERYONE, "everyone": True},
                       format="json")
     assert chosen.status_code == 201, chosen.content
     assert Segment.objects.get(name="All").rule == EVERYONE

@@ -19,7 +19,7 @@ THROTTLED = {
 
 
 def guess(client: APIClient, forwarded: str, remote: str = "203.0.113.7") -> int:
-    return client.post("/api/token/", {"username": "boss", "password": "guess"}, format="json",
+    return client.post("/api/v1/token/", {"username": "boss", "password": "guess"}, format="json",
                        HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR=remote).status_code
 
 

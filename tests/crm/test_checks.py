@@ -1,4 +1,4 @@
-"""System checks of crm: the shop's currency, throttles, login limits, periodic tasks, API limits."""
+"""crm's system checks: currency, throttles, login limits, periodic tasks, API limits."""
 
 from django.core.checks import run_checks
 

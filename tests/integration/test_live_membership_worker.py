@@ -87,7 +87,7 @@ def test_changes_put_each_customer_in_exactly_the_right_segments(celery_worker):
                                      placed_at=now - timedelta(days=2 * day + 1))
     api = APIClient()
     api.force_authenticate(User.objects.create_superuser("admin", "a@example.com", "x"))
-    response = api.post("/api/orders/bulk/", {"items": [
+    response = api.post("/api/v1/orders/bulk/", {"items": [
         {"external_id": f"live-{customer_id}-{day}", "customer": customer_id,
          "placed_at": (now - timedelta(days=day + 1)).isoformat(), "amount": "1500"}
         for customer_id in by_api for day in range(8)

@@ -92,7 +92,7 @@ def test_a_run_can_set_its_own_time_and_k_without_changing_the_segmentation(
         api, shop, django_capture_on_commit_callbacks):
     segmentation = Segmentation.objects.create(name="once", k_min=2, k_max=5)
     with django_capture_on_commit_callbacks(execute=True):
-        response = api.post(f"/api/segmentations/{segmentation.pk}/run/",
+        response = api.post(f"/api/v1/segmentations/{segmentation.pk}/run/",
                             {"as_of": "2026-05-31T00:00:00Z", "n_clusters": 4}, format="json")
     assert response.status_code == 202, response.content
     polled = api.get(response["Location"]).json()
@@ -101,13 +101,13 @@ def test_a_run_can_set_its_own_time_and_k_without_changing_the_segmentation(
     assert polled["metrics"]["k"] == 4
     segmentation.refresh_from_db()
     assert segmentation.n_clusters is None
-    bad = api.post(f"/api/segmentations/{segmentation.pk}/run/", {"n_clusters": 1},
+    bad = api.post(f"/api/v1/segmentations/{segmentation.pk}/run/", {"n_clusters": 1},
                    format="json")
     assert bad.status_code == 400 and "n_clusters" in bad.json()
 
 
 def test_run_labels_export_segment_and_cluster(api, run):
-    response = api.get(f"/api/runs/{run.pk}/labels/")
+    response = api.get(f"/api/v1/runs/{run.pk}/labels/")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     lines = response.content.decode().splitlines()
