@@ -46,6 +46,7 @@ def unit_label(unit: str) -> str:
     """What the value box is measured in, as a person reads it."""
     return {
         "days": gettext("days"), "orders": gettext("orders"), "yuan": currency_symbol(),
+        "money": currency_symbol(),
         "years": gettext("years"), "sessions": gettext("sessions"), "share": "%", "rate": "%",
     }.get(unit, "")
 

@@ -17,9 +17,6 @@ from ..conf import crm_settings
 
 register = template.Library()
 
-#: Symbols of common shop currencies; any other code is written before the amount.
-CURRENCY_SYMBOLS = {"CNY": "¥", "JPY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "HKD": "HK$",
-                    "TWD": "NT$", "KRW": "₩", "INR": "₹", "AUD": "A$", "CAD": "C$"}
 EMPTY = "—"
 
 
@@ -37,8 +34,17 @@ def shop_currency() -> str:
 
 
 def currency_symbol(code: str | None = None) -> str:
+    """The currency's symbol in the active language (Unicode CLDR through Babel, as rule
+    sentences have it): "$" in English and "US$" in Chinese for USD, "¥" for CNY."""
+    from babel.numbers import get_currency_symbol
+    from django.utils.translation import get_language
+
     code = (code or shop_currency()).upper()
-    return CURRENCY_SYMBOLS.get(code, f"{code} ")
+    if code == "CNY":
+        return "¥"  # CLDR's English symbol is "CN¥"; the shop's own currency reads ¥
+    locale = "zh_Hans" if (get_language() or "en").lower().startswith("zh") else "en"
+    symbol = get_currency_symbol(code, locale)
+    return f"{symbol} " if symbol == code else symbol
 
 
 @register.filter

@@ -49,10 +49,10 @@ BOUGHT = Condition(ORDERS_FEATURE, ">=", 1)
 # (English name, Chinese name, English description, Chinese description)
 _ONLY = ("Never ordered", "从未下单客户", "Customers with no completed order yet.",
          "尚无已完成订单的客户。")
-_ACTIVE = ("Active, never ordered", "活跃但未下单客户",
+_ACTIVE = ("Never ordered, seen in 30 days", "近30天有行为的未下单客户",
            "No completed order yet, but active in the last 30 days.",
            "尚无已完成订单，但近30天有行为。")
-_DORMANT = ("Inactive, never ordered", "沉寂未下单客户",
+_DORMANT = ("Never ordered, not seen in 30 days", "近30天无行为的未下单客户",
             "No completed order and no activity in the last 30 days.",
             "尚无已完成订单，近30天也无行为。")
 

@@ -146,8 +146,7 @@ def test_the_builder_preview_counts_members_and_reads_the_rule_in_both_languages
 
 
 def test_the_builder_preview_needs_a_staff_user_who_may_write_segments(client, db):
-    User.objects.create_user("viewer", "v@example.com", "pw", is_staff=True)
-    client.login(username="viewer", password="pw")
+    client.force_login(User.objects.create_user("viewer", "v@example.com", "pw", is_staff=True))
     response = client.get("/admin/segmentation/segment/builder/preview/", {"rule": "{}"})
     assert response.status_code == 403
 

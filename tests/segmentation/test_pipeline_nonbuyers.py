@@ -38,8 +38,8 @@ def test_nonbuyers_split_by_recent_activity_when_some_have_it():
                           "tenure_days": [5, 6, 7, 8, 9.0]}, index=[11, 12, 13, 14, 15])
     added = nonbuyer_segments(frame, CATALOG, first_index=4, total=50)
     assert [s.index for s in added.segments] == [4, 5]
-    assert [s.name_en for s in added.segments] == ["Active, never ordered",
-                                                   "Inactive, never ordered"]
+    assert [s.name_en for s in added.segments] == ["Never ordered, seen in 30 days",
+                                                   "Never ordered, not seen in 30 days"]
     assert added.labels.tolist() == [5, 4, 5, 4, 5]
     assert [s.size for s in added.segments] == [2, 3]
     assert added.segments[1].share == 3 / 50

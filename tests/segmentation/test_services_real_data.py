@@ -123,10 +123,10 @@ def test_customers_who_never_ordered_are_in_segments_of_their_own(db):
     assert set(labels) == buyers | nonbuyers  # everyone is in a segment...
     assert {labels[c] for c in nonbuyers} == {3, 4}
     assert {labels[c] for c in buyers} == {0, 1, 2}
-    assert {by_index[3].name, by_index[4].name} == {"Active, never ordered",
-                                                     "Inactive, never ordered"}
+    assert {by_index[3].name, by_index[4].name} == {"Never ordered, seen in 30 days",
+                                                     "Never ordered, not seen in 30 days"}
     active = {c for c in nonbuyers if labels[c] == next(
-        i for i, s in by_index.items() if s.name == "Active, never ordered")}
+        i for i, s in by_index.items() if s.name == "Never ordered, seen in 30 days")}
     assert active == set(Event.objects.filter(customer__in=nonbuyers)
                          .values_list("customer_id", flat=True))
 
