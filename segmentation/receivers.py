@@ -26,10 +26,14 @@ class PendingRefresh:
 
     def __init__(self, customer_ids: Iterable[int] = ()) -> None:
         self.customer_ids: set[int] = set(customer_ids)
+        self.queued = False
 
     def __call__(self) -> None:
         from .tasks import refresh_customers
 
+        # Once queued, later ids need a batch of their own (a test's captured on_commit
+        # callbacks run without leaving connection.run_on_commit).
+        self.queued = True
         ids = sorted(self.customer_ids)
         for start in range(0, len(ids), REFRESH_CHUNK):
             refresh_customers.delay(ids[start:start + REFRESH_CHUNK])
@@ -40,7 +44,7 @@ def _pending_batch(using: str) -> PendingRefresh:
     connection = transaction.get_connection(using)
     block = set(connection.savepoint_ids)  # what Django records with each on_commit
     for savepoints, callback, *_rest in connection.run_on_commit:
-        if isinstance(callback, PendingRefresh) and savepoints == block:
+        if isinstance(callback, PendingRefresh) and savepoints == block and not callback.queued:
             return callback
     batch = PendingRefresh()
     transaction.on_commit(batch, using=using)

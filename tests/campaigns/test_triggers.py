@@ -55,9 +55,10 @@ def order(customer, when: datetime) -> Order:
 @pytest.fixture
 def repeat_buyers(clock, run_hooks):
     """A live hand-written segment (two orders or more) and a customer with one order."""
-    customers = make_customers(3)
-    for customer in customers:
-        order(customer, T0 - timedelta(days=30))
+    with run_hooks():  # committed: later blocks' changes get refresh batches of their own
+        customers = make_customers(3)
+        for customer in customers:
+            order(customer, T0 - timedelta(days=30))
     segment = save_manual_segment(name="Repeat buyers", rule=Rule.from_dict(REPEAT))
     assert segment.members().count() == 0
     return segment, customers
