@@ -135,7 +135,8 @@ class PrivacyAdminMixin:
     def erase_selected(self, request: HttpRequest, queryset: QuerySet):
         return self._confirm_erasure(request, queryset)
 
-    @admin.action(description=_("Export personal data (access request, JSON)"))
+    @admin.action(description=_("Export personal data (access request, JSON)"),
+                  permissions=["view"])
     def export_personal_data(self, request: HttpRequest, queryset: QuerySet):
         customers = list(queryset[:101])
         if len(customers) > 100:
