@@ -171,11 +171,14 @@ def test_a_campaign_made_through_the_api_for_a_hand_written_segment_saves_in_the
     assert created.status_code == 201, created.content
     pk = created.json()["id"]
     url = reverse("admin:campaigns_campaign_change", args=[pk])
-    form = admin_client.get(url).context["adminform"].form
+    page = admin_client.get(url).context
+    form = page["adminform"].form
     data = {name: form.initial.get(name) or "" for name in
             ("name", "subject", "from_email", "reply_to", "html_body", "text_body",
              "scheduled_at", "rate_limit", "test_address")}
-    data.update({"segments": [manual.pk], "excluded_segments": [],
-                 "links-TOTAL_FORMS": 0, "links-INITIAL_FORMS": 0, "_save": "Save"})
+    data.update({"segments": [manual.pk], "excluded_segments": [], "_save": "Save"})
+    for inline in page["inline_admin_formsets"]:  # links, automation: left empty
+        prefix = inline.formset.prefix
+        data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from crm.importing.labels import CUSTOMER_EXTRA, ORDER_EXTRA
 from crm.models import ColumnMapping, Customer, ImportJob, ImportStatus, Order
+from segmentation.receivers import PendingRefresh
 
 from .conftest import DATA, SHARED_SALES
 
@@ -106,7 +107,8 @@ def test_the_electronic_sales_file_imports_through_the_mapping_page(
     with django_capture_on_commit_callbacks(execute=True) as queued:
         response = admin_client.post(job_url, {**choices, "date_format": "%Y-%m-%d",
                                                "save_as": "Electronics", "_import": "1"})
-    assert len(queued) == 1
+    # The import task, then the live refresh of the customers it changed.
+    assert len(queued) == 2 and isinstance(queued[1], PendingRefresh)
     response = admin_client.get(job_url)
 
     assert response.status_code == 200

@@ -72,11 +72,16 @@ HOST_SCRIPT = textwrap.dedent(
         "rule_format": "json", "rule_document": json.dumps(rule)})
     out["segment"] = made.status_code
     segment = Segment.objects.get(name="Everyone")
+    inlines = admin.get("/admin/campaigns/campaign/add/").context["inline_admin_formsets"]
+    empty_inlines = {}  # links, automation: left empty
+    for inline in inlines:
+        empty_inlines.update({f"{inline.formset.prefix}-TOTAL_FORMS": 0,
+                              f"{inline.formset.prefix}-INITIAL_FORMS": 0})
     made = admin.post("/admin/campaigns/campaign/add/", {
         "name": "Hello", "subject": "Hello {{ name }}", "html_body": "<p>Hi {{ name }}</p>",
         "text_body": "Hi {{ name }}", "from_email": "", "reply_to": "", "segments": [segment.pk],
         "excluded_segments": [], "scheduled_at_0": "", "scheduled_at_1": "", "rate_limit": "",
-        "test_address": "me@example.com", "links-TOTAL_FORMS": 0, "links-INITIAL_FORMS": 0})
+        "test_address": "me@example.com", **empty_inlines})
     out["campaign"] = made.status_code
     campaign = Campaign.objects.get(name="Hello")
     base = f"/admin/campaigns/campaign/{campaign.pk}/"
