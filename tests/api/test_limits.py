@@ -23,8 +23,8 @@ def nested(depth: int) -> dict:
     return document
 
 
-@pytest.mark.parametrize("path", ["/api/v1/customers/", "/api/v1/customers/bulk/", "/api/v1/segments/",
-                                  "/api/v1/campaigns/"])
+@pytest.mark.parametrize("path", ["/api/v1/customers/", "/api/v1/customers/bulk/",
+                                  "/api/v1/segments/", "/api/v1/campaigns/"])
 def test_deep_json_is_a_400_with_the_reason(api, path):
     response = api.post(path, DEEP, content_type="application/json")
     assert response.status_code == 400
