@@ -8,6 +8,7 @@ is recorded as a MembershipChange (automations build on these).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -71,8 +72,14 @@ def sync_segment(segment: Segment, *, now: datetime | None = None,
 
 def _apply(*, entered: set, left: set, now: datetime,
            record: bool = True) -> list[MembershipChange]:
+    leaving: dict[int, list[int]] = defaultdict(list)
     for segment_id, customer_id in left:
-        SegmentMembership.objects.filter(segment_id=segment_id, customer_id=customer_id).delete()
+        leaving[segment_id].append(customer_id)
+    for segment_id, customer_ids in leaving.items():  # one DELETE per segment and chunk
+        for start in range(0, len(customer_ids), 5_000):
+            SegmentMembership.objects.filter(
+                segment_id=segment_id, customer_id__in=customer_ids[start:start + 5_000],
+            ).delete()
     SegmentMembership.objects.bulk_create(
         [SegmentMembership(segment_id=s, customer_id=c) for s, c in entered],
         batch_size=5_000, ignore_conflicts=True,
