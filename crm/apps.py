@@ -30,6 +30,9 @@ class CrmConfig(AppConfig):
         # Every app's declared periodic tasks (see crm.periodic) are scheduled by migrate.
         post_migrate.connect(on_post_migrate, dispatch_uid="rulecast.periodic")
         require_action_permissions()
+        from .importing.privacy import register_privacy_hooks
+
+        register_privacy_hooks()  # uploads and import reports (crm.privacy)
         # The database cache's table (when CACHES uses one) is created by migrate too.
         post_migrate.connect(create_cache_tables, sender=self,
                              dispatch_uid="rulecast.createcachetable")
