@@ -1,11 +1,12 @@
 """With a real worker: changes move each customer into exactly the segment its rule picks.
 
-Saves (several orders in one transaction, one refresh task), the bulk API and a
-deletion all announce ``customers_changed``; the worker refreshes the customers. Every
+Saves (several orders in one transaction, one refresh task), the bulk API, a CSV
+import and a deletion all announce ``customers_changed``; the worker refreshes the customers. Every
 changed customer must end up in exactly the live segments whose rules select their
 recomputed features, and a draft run's segments must not change at all.
 """
 
+import io
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -16,7 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from crm.models import Order
+from crm.importing import import_csv
+from crm.models import Customer, ImportKind, Order
 from segmentation.features.compute import compute_features
 from segmentation.models import (
     Segment,
@@ -75,9 +77,9 @@ def test_changes_put_each_customer_in_exactly_the_right_segments(celery_worker):
 
     lapsed = [pk for pk, group in shop.items() if group == "lapsed"]
     loyal = [pk for pk, group in shop.items() if group != "lapsed"]
-    by_save, by_api = lapsed[:3], lapsed[3:6]
+    by_save, by_api, by_csv = lapsed[:3], lapsed[3:6], lapsed[6:9]
     by_deletion = loyal[:3]
-    changed = by_save + by_api + by_deletion
+    changed = by_save + by_api + by_csv + by_deletion
     before = stored_segments(changed)
 
     with transaction.atomic():  # many orders, one refresh task
@@ -93,16 +95,23 @@ def test_changes_put_each_customer_in_exactly_the_right_segments(celery_worker):
         for customer_id in by_api for day in range(8)
     ]}, format="json")
     assert response.status_code == 200, response.content
+    emails = dict(Customer.objects.filter(pk__in=by_csv).values_list("pk", "email"))
+    rows = "".join(f"{emails[pk]},{(now - timedelta(days=day + 1)).date()},1500\n"
+                   for pk in by_csv for day in range(8))
+    imported = import_csv(source=io.BytesIO(f"email,order_date,amount\n{rows}".encode()),
+                          kind=ImportKind.ORDERS)
+    assert imported.errors == () and imported.orders.created == 24, imported
     Order.objects.filter(customer_id__in=by_deletion).delete()
 
     wanted = expected_segments(changed, timezone.now())
-    assert all(wanted[pk] != before[pk] for pk in by_save + by_api)  # they must move
+    moved = by_save + by_api + by_csv
+    assert all(wanted[pk] != before[pk] for pk in moved)  # they must move
     deadline = time.monotonic() + 60
     while stored_segments(changed) != wanted and time.monotonic() < deadline:
         time.sleep(0.3)
     assert stored_segments(changed) == wanted
-    assert any(wanted[pk] for pk in by_save + by_api)  # they landed somewhere
-    assert any(big_spenders.pk in wanted[pk] for pk in by_api)
+    assert any(wanted[pk] for pk in moved)  # they landed somewhere
+    assert any(big_spenders.pk in wanted[pk] for pk in by_api + by_csv)
     assert all(not (wanted[pk] & {big_spenders.pk}) for pk in by_deletion)
     assert memberships_of(draft) == draft_before, "a draft run's segments were touched"
 
