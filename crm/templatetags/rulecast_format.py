@@ -14,6 +14,7 @@ from django import template
 from django.utils.translation import gettext, ngettext
 
 from ..conf import crm_settings
+from ..currency import currency_symbol as symbol_in
 
 register = template.Library()
 
@@ -34,16 +35,12 @@ def shop_currency() -> str:
 
 
 def currency_symbol(code: str | None = None) -> str:
-    """The currency's symbol in the active language (Unicode CLDR through Babel, as rule
-    sentences have it): "$" in English and "US$" in Chinese for USD, "¥" for CNY."""
-    from babel.numbers import get_currency_symbol
+    """The currency's symbol in the active language, as rule sentences have it: "$" in
+    English and "US$" in Chinese for USD, "¥" for CNY; an unknown code is followed by a space."""
     from django.utils.translation import get_language
 
     code = (code or shop_currency()).upper()
-    if code == "CNY":
-        return "¥"  # CLDR's English symbol is "CN¥"; the shop's own currency reads ¥
-    locale = "zh_Hans" if (get_language() or "en").lower().startswith("zh") else "en"
-    symbol = get_currency_symbol(code, locale)
+    symbol = symbol_in(code, get_language() or "en")
     return f"{symbol} " if symbol == code else symbol
 
 

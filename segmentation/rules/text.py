@@ -23,7 +23,8 @@ other language code falls back to English.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
+
+from crm.currency import currency_symbol
 
 from .ast import Clause, Condition, Rule
 from .catalog import MONEY_UNITS, FeatureInfo
@@ -102,29 +103,6 @@ def _is_none_count(condition: Condition, info: FeatureInfo | None) -> bool:
 def normalise_lang(lang: str) -> str:
     """Map a language code to ``"en"`` or ``"zh"`` (English for anything else)."""
     return "zh" if lang.lower().replace("_", "-").startswith("zh") else "en"
-
-
-#: CLDR locale whose currency symbols each language uses.
-_LOCALES = {"en": "en_US", "zh": "zh_Hans_CN"}
-
-
-@lru_cache(maxsize=64)
-def currency_symbol(currency: str, lang: str = "en") -> str:
-    """The symbol a reader of ``lang`` knows ``currency`` by (``"$"``, ``"US$"``, ``"€"``).
-
-    Yuan is ``¥`` in both languages (CLDR's English ``CN¥`` is for readers abroad;
-    Rulecast's yuan shops read ``¥``). Unknown codes are shown as the code itself.
-    """
-    code = currency.upper()
-    if code == "CNY":
-        return "¥"
-    from babel.core import UnknownLocaleError
-    from babel.numbers import get_currency_symbol
-
-    try:
-        return get_currency_symbol(code, _LOCALES[normalise_lang(lang)])
-    except (UnknownLocaleError, KeyError, ValueError):  # pragma: no cover - CLDR ships both
-        return code
 
 
 def _money(text: str, currency: str, lang: str) -> str:
