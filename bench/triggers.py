@@ -112,22 +112,6 @@ def generate(customers: int) -> None:
     refresh_feature_table(now=NOW, keep=[], batch_size=100_000)
 
 
-def start_workers(count: int, env: dict, threads: int) -> list[subprocess.Popen]:
-    workers = [subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "rulecast", "worker", "--loglevel=WARNING",
-         "--pool=threads", f"--concurrency={threads}", "-n", f"triggers{n}@%h",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    ) for n in range(count)]
-    from rulecast.celery import app
-
-    deadline = time.monotonic() + 60
-    while len(app.control.ping(timeout=1.0) or []) < count:
-        if time.monotonic() > deadline:
-            sys.exit("the workers did not start")
-    return workers
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -143,7 +127,7 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from send import free_port, wait_for_port
+    from send import free_port, start_workers, wait_for_port
 
     port = free_port()
     os.environ.update({
