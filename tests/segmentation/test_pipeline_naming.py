@@ -117,3 +117,24 @@ def test_without_a_guaranteed_word_the_name_states_the_shared_bounds():
     ))
     names = name_segments([{"frequency": 0.2}], [p], CATALOG, rules=[rule])
     assert (names[0].name_en, names[0].name_zh) == ("Orders at least 6", "订单数至少6")
+
+
+def test_names_hold_against_the_shop_medians_the_caller_gives():
+    """Buyers segmented apart from non-buyers: "low spenders" must hold against the whole shop."""
+    from segmentation.pipeline import PipelineConfig, run_pipeline
+    from segmentation.pipeline.naming import name_contradictions
+    from segmentation.pipeline.synthetic import make_retail_customers
+
+    frame = make_retail_customers(2000, random_state=2)
+    frame = frame[["recency_days", "frequency", "total_spend", "avg_order_value"]]
+    catalog = {f: retail_catalog()[f] for f in frame.columns}
+    # the whole shop sits lower than these rows (as when non-buyers spend nothing)
+    shop = {f: float(frame[f].quantile(0.1)) for f in frame.columns}
+    result = run_pipeline(frame, catalog, PipelineConfig(n_clusters=4, random_state=0),
+                          shop_medians=shop)
+    for segment in result.segments:
+        assert {f: s["overall_median"] for f, s in segment.profile.items()} == shop
+        assert not name_contradictions(segment.name_en, segment.name_zh, segment.rule, shop,
+                                       catalog), segment.name_en
+    own = run_pipeline(frame, catalog, PipelineConfig(n_clusters=4, random_state=0))
+    assert [s.name_en for s in own.segments] != [s.name_en for s in result.segments]
