@@ -491,6 +491,9 @@ def fit_threshold_tree(
     # The budget: the shortest rules within ``cost_tolerance`` of the best tree's cost.
     fitter.complexity = complexity
     best.excess = fitter.excess(best.tree)
+    if best.excess == 0:  # the cheapest tree already keeps to the budget
+        best.free_tree = best.tree
+        return best
     max_cost = best.cost + cost_tolerance * reference
     pruned = fitter.prune_to_budget(best.tree.copy(), max_cost=max_cost)
     candidates = [
