@@ -1,16 +1,24 @@
-"""Benchmark: a campaign sent by two Celery worker processes, against a plain smtplib loop.
+"""Benchmark: a campaign sent by Celery worker processes, against plain smtplib loops.
 
     createdb -h 127.0.0.1 -U postgres rulecast_bench_send
     DEBUG=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/rulecast_bench_send \\
-        .venv/bin/python bench/send.py --recipients 20000
+        .venv/bin/python bench/send.py --recipients 20000 [--workers 2 --threads 4]
 
-Product: ``launch_campaign`` (recipients frozen by INSERT ... SELECT) and two
-``celery worker`` processes (Redis broker; each a pool of 4 threads, as suits
-I/O-bound sending) claiming and sending batches over one SMTP connection per
-batch, until the campaign is sent; timed from launch to "sent". Baseline, in the
-same run, to the same aiosmtpd sink (its own process): the same rendered
-messages, built beforehand (not timed), sent by one ``smtplib`` loop over one
-connection; the median of three runs (the machine may be shared). Prints:
+Product: ``launch_campaign`` (recipients frozen by INSERT ... SELECT) and
+``--workers`` ``celery worker`` processes (Redis broker; each a pool of
+``--threads`` threads, as suits I/O-bound sending; the campaign keeps workers x
+threads batches in flight) claiming and sending batches over one SMTP connection
+per batch, until the campaign is sent; timed from launch to "sent".
+
+Baseline, in the same run, to the same aiosmtpd sink (its own process): the same
+number of SMTP connections, in parallel -- ``--workers`` processes of
+``--threads`` threads, each thread one ``smtplib`` connection sending its share
+of the recipients. Each message is rendered and built inside the timing, as a
+plain loop would: the same compiled templates, signed tracking URLs and headers
+(Message-ID, List-Unsubscribe), built as a Django ``EmailMultiAlternatives``
+and serialised by the standard library. Only reading the recipient list and
+compiling the templates come first. The median of three runs (the machine may be
+shared). Prints:
 
     send: N messages, X msg/s (baseline Y msg/s, ratio R)
 """
@@ -120,6 +128,12 @@ def generate(recipients: int):
     return segments
 
 
+def bench_env() -> dict:
+    """The environment of the processes the bench starts: its own, with the project and
+    bench/ (for ``_send_settings``) importable."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")])}
+
+
 def start_workers(count: int, env: dict, threads: int) -> list[subprocess.Popen]:
     workers = []
     for n in range(count):
@@ -138,40 +152,83 @@ def start_workers(count: int, env: dict, threads: int) -> list[subprocess.Popen]
     return workers
 
 
-def baseline(campaign, port: int, runs: int) -> tuple[int, float]:
-    """The same messages, built first, sent by one smtplib loop over one connection.
+def run_baseline_part(campaign_id: int, part: int, parts: int, port: int, threads: int) -> None:
+    """One baseline process (``--baseline-part``): ``threads`` smtplib connections, each
+    rendering, building and sending its share of recipients when "go" arrives on stdin."""
+    import threading
 
-    Returns the count sent per run and the median time of ``runs`` runs.
-    """
     from campaigns import rendering, tokens
-    from campaigns.models import Delivery, Link
+    from campaigns.models import Campaign, Delivery, Link
 
+    campaign = Campaign.objects.get(pk=campaign_id)
     links = dict(Link.objects.filter(campaign=campaign).values_list("url", "pk"))
     segments = {segment.pk: segment for segment in campaign.segments.all()}
     compiled = rendering.compile_campaign(campaign, links=links, segments=segments)
-    messages = []
+    rows = list(Delivery.objects.filter(campaign=campaign).select_related("customer")
+                .order_by("pk"))[part::parts]
     maker = tokens.UrlMaker()
-    for delivery in Delivery.objects.filter(campaign=campaign).select_related("customer"):
-        urls = maker.for_delivery(delivery.pk, campaign_id=delivery.campaign_id,
-                                  customer_id=delivery.customer_id)
-        rendered = rendering.render(
-            compiled, customer=delivery.customer, address=delivery.address,
-            segment=segments.get(delivery.segment_id), urls=urls,
-        )
-        message = rendering.build_message(
-            compiled, rendered, address=delivery.address,
-            message_id=rendering.new_message_id(compiled, delivery.pk),
-            unsubscribe_url=urls.unsubscribe,
-        )
-        messages.append((delivery.address, message.message().as_bytes(linesep="\r\n")))
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
+
+    def send(share: list) -> None:
         with smtplib.SMTP("127.0.0.1", port) as smtp:
-            for address, data in messages:
-                smtp.sendmail("news@shop.example.com", [address], data)
+            for delivery in share:
+                urls = maker.for_delivery(delivery.pk, campaign_id=delivery.campaign_id,
+                                          customer_id=delivery.customer_id)
+                rendered = rendering.render(
+                    compiled, customer=delivery.customer, address=delivery.address,
+                    segment=segments.get(delivery.segment_id), urls=urls,
+                )
+                message = rendering.build_message(
+                    compiled, rendered, address=delivery.address,
+                    message_id=rendering.new_message_id(compiled, delivery.pk),
+                    unsubscribe_url=urls.unsubscribe,
+                )
+                smtp.sendmail("news@shop.example.com", [delivery.address],
+                              message.message().as_bytes(linesep="\r\n"))
+
+    pool = [threading.Thread(target=send, args=(rows[k::threads],)) for k in range(threads)]
+    print(len(rows), flush=True)  # ready
+    sys.stdin.readline()  # go
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    print("done", flush=True)
+
+
+def baseline(campaign, port: int, runs: int, *, processes: int,
+             threads: int) -> tuple[int, float]:
+    """The same messages over as many connections (``processes`` x ``threads``), each
+    rendered and built inside the timing.
+
+    Returns the count sent per run and the median time of ``runs`` runs.
+    """
+    times = []
+    count = 0
+    for _ in range(runs):
+        children = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--baseline-part", f"{k}/{processes}",
+                 "--campaign", str(campaign.pk), "--port", str(port),
+                 "--threads", str(threads)],
+                cwd=ROOT, env=bench_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                text=True,
+            )
+            for k in range(processes)
+        ]
+        # Started, Django set up, recipients read, templates compiled, threads made.
+        count = sum(int(child.stdout.readline()) for child in children)
+        started = time.perf_counter()
+        for child in children:
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        for child in children:
+            assert child.stdout.readline().strip() == "done"
         times.append(time.perf_counter() - started)
-    return len(messages), statistics.median(times)
+        for child in children:
+            child.stdin.close()
+            if child.wait(30):
+                sys.exit(f"a baseline process failed ({child.returncode})")
+    return count, statistics.median(times)
 
 
 def main() -> None:
@@ -181,9 +238,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per worker process")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--sink", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--baseline-part", help=argparse.SUPPRESS)  # K/N
+    parser.add_argument("--campaign", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sink:
         run_sink(args.sink)
+        return
+    if args.baseline_part:
+        import django
+
+        django.setup()  # the parent's environment: its settings, database and sink
+        part, parts = (int(n) for n in args.baseline_part.split("/"))
+        run_baseline_part(args.campaign, part, parts, args.port, args.threads)
         return
 
     port = free_port()
@@ -191,6 +258,8 @@ def main() -> None:
         "CELERY_BROKER_URL": args.redis, "EMAIL_BACKEND": "django.core.mail.backends.smtp."
         "EmailBackend", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port),
         "DATABASE_CONN_MAX_AGE": "60", "LOG_LEVEL": "ERROR",
+        "DJANGO_SETTINGS_MODULE": "_send_settings",
+        "BENCH_SEND_LANES": str(args.workers * args.threads),
     })
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _setup import setup_django
@@ -206,8 +275,7 @@ def main() -> None:
         assert sink.stdout.readline().strip() == "ready"
         wait_for_port(port)
         segments = generate(args.recipients)
-        workers = start_workers(args.workers, {**os.environ, "PYTHONPATH": str(ROOT)},
-                                args.threads)
+        workers = start_workers(args.workers, bench_env(), args.threads)
 
         from campaigns import services
         from campaigns.models import Campaign, CampaignStatus, DeliveryStatus
@@ -226,7 +294,8 @@ def main() -> None:
         sent = campaign.deliveries.filter(status=DeliveryStatus.SENT).count()
         assert sent == count == args.recipients, (sent, count)
 
-        base_count, base_elapsed = baseline(campaign, port, BASELINE_RUNS)
+        base_count, base_elapsed = baseline(campaign, port, BASELINE_RUNS,
+                                            processes=args.workers, threads=args.threads)
     finally:
         for process in workers:
             process.terminate()

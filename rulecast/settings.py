@@ -128,6 +128,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
     DATABASES["default"]["OPTIONS"]["timeout"] = 20
+elif env_bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    # PostgreSQL plans the statement a campaign runs per message (the send claim) once
+    # per connection instead of per message (Django leaves this off for the sake of
+    # poolers: turn it off behind PgBouncer < 1.21 in transaction mode).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

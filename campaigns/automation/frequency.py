@@ -10,19 +10,23 @@ lost: it goes back to ``pending`` until the start of the next day (TIME_ZONE),
 when the next batch, the trigger tick or the watchdog sends it. Test sends are
 not counted.
 
-The slot is taken after the claim (so a message refused for consent or
-suppression never uses one) and before the SMTP call; a message that then fails
-for good has still used its slot, erring on the side of fewer emails.
+A batch takes the slots of all its reserved deliveries in one go, before it
+claims them one by one (a statement per message would cost as much as the rest
+of sending it); the slots it took for messages that then do not go out at all
+(refused at the claim for consent or suppression, or given back unattempted at
+the end of the batch) are given back with the batch, so such a message never
+keeps one. A message claimed and then failing for good has still used its slot,
+erring on the side of fewer emails.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -51,12 +55,17 @@ def _insert_slots(pairs: list[tuple[int, int]], *, day: date, slot: int) -> set[
         return {row[0] for row in cursor.fetchall()}
 
 
-def take_slots(deliveries: Sequence[Delivery], *, day: date, cap: int) -> set[int]:
-    """Give each delivery a slot of its customer on ``day`` if one is free; return those ids."""
+def take_slots(deliveries: Sequence[Delivery], *, day: date,
+               cap: int) -> tuple[set[int], set[int]]:
+    """Give each delivery a slot of its customer on ``day`` if one is free.
+
+    Returns the deliveries holding a slot, and those of them that got it just now.
+    """
     wanted = [d for d in deliveries if d.customer_id is not None]
     with transaction.atomic():
-        granted = set(CapSlot.objects.filter(
+        held = set(CapSlot.objects.filter(
             day=day, delivery_id__in=[d.pk for d in wanted]).values_list("delivery_id", flat=True))
+        granted = set(held)
         for slot in range(1, cap + 1):
             pending: dict[int, int] = {}  # one delivery per customer per statement
             for delivery in wanted:
@@ -65,30 +74,48 @@ def take_slots(deliveries: Sequence[Delivery], *, day: date, cap: int) -> set[in
             if not pending:
                 break
             granted |= _insert_slots(list(pending.items()), day=day, slot=slot)
-    return granted
+    return granted, granted - held
+
+
+@dataclass
+class Admitted:
+    """A batch's deliveries within the cap, and the slots it took for them on ``day``."""
+
+    deliveries: list[Delivery]
+    taken: set[int] = field(default_factory=set)
+    day: date | None = None
 
 
 def admit(*, token: uuid.UUID, deliveries: Sequence[Delivery],
-          now: datetime | None = None) -> list[Delivery]:
-    """Of a batch's claimed deliveries, those within the cap; the others wait for tomorrow."""
+          now: datetime | None = None) -> Admitted:
+    """Of a batch's reserved deliveries, those within the cap; the others wait for tomorrow."""
     cap = campaigns_settings.FREQUENCY_CAP
     if not cap or not deliveries:
-        return list(deliveries)
+        return Admitted(list(deliveries))
     now = now or timezone.now()
-    granted = take_slots(deliveries, day=timezone.localdate(now), cap=cap)
+    day = timezone.localdate(now)
+    granted, taken = take_slots(deliveries, day=day, cap=cap)
     allowed = [d for d in deliveries if d.customer_id is None or d.pk in granted]
     refused = [d.pk for d in deliveries if d.customer_id is not None and d.pk not in granted]
     if refused:
         until = next_day_start(now)
         Delivery.objects.filter(
-            pk__in=refused, claim_token=token, status=DeliveryStatus.SENDING,
+            pk__in=refused, claim_token=token, status=DeliveryStatus.RESERVED,
         ).update(
-            status=DeliveryStatus.PENDING, claim_token=None, attempts=F("attempts") - 1,
-            message_id="", next_attempt_at=until,
+            status=DeliveryStatus.PENDING, claim_token=None, next_attempt_at=until,
             last_error=gettext("frequency cap: waits until %(when)s")
             % {"when": timezone.localtime(until).strftime("%Y-%m-%d %H:%M")},
         )
-    return allowed
+    return Admitted(allowed, taken, day)
+
+
+def give_back(admitted: Admitted, delivery_ids: Iterable[int]) -> int:
+    """Free the slots ``admit`` took for these deliveries (their message did not go out)."""
+    ids = admitted.taken.intersection(delivery_ids)
+    if not ids:
+        return 0
+    deleted, _ = CapSlot.objects.filter(day=admitted.day, delivery_id__in=ids).delete()
+    return deleted
 
 
 def prune(*, now: datetime | None = None, keep_days: int = 7) -> int:

@@ -1,10 +1,15 @@
 """Sending a batch: reserve deliveries, claim them a few at a time, send, record.
 
 The state changes and why they are safe are in ``claims``; this module renders,
-talks SMTP over one connection per batch, honours the rate limit and sorts SMTP
-failures: permanent ones fail that delivery, transient ones retry it with backoff,
-and the rest of the batch goes on (or, when the server itself is failing, stops
-and continues later).
+talks SMTP over one connection per batch, honours the rate limit and the frequency
+cap and sorts SMTP failures: permanent ones fail that delivery, transient ones
+retry it with backoff, and the rest of the batch goes on (or, when the server
+itself is failing, stops and continues later).
+
+Per message a batch makes one database round trip: the statement that claims it
+also records the previous message as sent (see ``claims``). The frequency cap's
+slots are taken for the whole batch at its start, the templates are compiled and
+the MIME skeleton is built once per batch.
 """
 
 from __future__ import annotations
@@ -129,21 +134,34 @@ class _Batch:
             skeletons=self.skeleton is not None)
         self.is_open = False
         self.result = BatchResult()
+        self.unrecorded: list[int] = []  # sent, not yet marked so (with the next claim)
+
+    def claim(self, ids: list[int]) -> claims.Claimed:
+        """Claim ``ids``, recording the previous group's sent messages in the same commit."""
+        sent, self.unrecorded = self.unrecorded, []
+        return self.claims.claim(ids, sent=sent)
+
+    def record_sent(self) -> None:
+        """Mark the messages sent since the last claim as sent (the batch ends)."""
+        sent, self.unrecorded = self.unrecorded, []
+        self.claims.mark_sent(sent)
 
     def send_group(self, group: list[Delivery]) -> Failure | None:
-        """Send claimed deliveries one by one; record outcomes; SERVER when it stopped early."""
-        sent: list[int] = []
+        """Send claimed deliveries one by one; SERVER when it stopped early.
+
+        The sent ones are marked so by the next claim, or by ``record_sent``.
+        """
         stopped_at = None
         for position, delivery in enumerate(group):
             outcome = self.send(delivery)
             if outcome is None:
-                sent.append(delivery.pk)
+                self.unrecorded.append(delivery.pk)
+                self.result.sent += 1
             elif outcome is Failure.SERVER:
                 stopped_at = position + 1
                 break
-        self.claims.mark_sent(sent)
-        self.result.sent += len(sent)
         if stopped_at is not None:
+            self.record_sent()
             claims.unclaim(self.token, [d.pk for d in group[stopped_at:]])
             return Failure.SERVER
         return None
@@ -250,7 +268,7 @@ def send_batch(
     if campaign is None or campaign.status != CampaignStatus.SENDING:
         return BatchResult()
     limit = limit or campaigns_settings.BATCH_SIZE
-    with claims.relaxed_commits():
+    with claims.durable_commits():
         now = timezone.now()
         Campaign.objects.filter(pk=campaign_id).update(heartbeat_at=now)
         # The next batch goes on where a dead worker's stopped (its lease lapsed).
@@ -266,16 +284,21 @@ def send_batch(
     return result
 
 
-def _send_reserved(campaign: Campaign, token: uuid.UUID, deliveries: list[Delivery]) -> BatchResult:
+def _send_reserved(campaign: Campaign, token: uuid.UUID, reserved: list[Delivery]) -> BatchResult:
     """Claim and send a batch's reservations, CLAIM_SIZE at a time; give back the rest."""
-    batch = _Batch(campaign, token, deliveries)
+    batch = _Batch(campaign, token, reserved)
     result = batch.result
+    admitted = frequency.Admitted([])
+    claimed_ids: set[int] = set()
     size = campaigns_settings.CLAIM_SIZE
     # A batch lasts a few leases at most, then hands over to the next task.
     deadline = time.monotonic() + 2 * float(campaigns_settings.SENDING_TIMEOUT)
     renewal = float(campaigns_settings.LEASE_RENEWAL)
     renewed = time.monotonic()
     try:
+        # The per-customer daily cap, for the whole batch at once.
+        admitted = frequency.admit(token=token, deliveries=reserved)
+        deliveries = admitted.deliveries
         for start in range(0, len(deliveries), size):
             if time.monotonic() - renewed >= renewal:
                 claims.renew(token)  # the heartbeat: this worker is alive
@@ -287,13 +310,13 @@ def _send_reserved(campaign: Campaign, token: uuid.UUID, deliveries: list[Delive
                 break
             if granted:
                 group = group[:granted]
-                claimed = batch.claims.claim([d.pk for d in group])
+                claimed = batch.claim([d.pk for d in group])
+                claimed_ids |= claimed.ids
                 result.claimed += len(claimed.ids)
                 result.skipped += claimed.skipped
                 if claimed.stopped:
                     break
-                outcome = batch.send_group(frequency.admit(  # the per-customer daily cap
-                    token=token, deliveries=[d for d in group if d.pk in claimed.ids]))
+                outcome = batch.send_group([d for d in group if d.pk in claimed.ids])
                 if outcome is Failure.SERVER:
                     break  # the server is failing: continue_in was set
             if wait:
@@ -301,5 +324,8 @@ def _send_reserved(campaign: Campaign, token: uuid.UUID, deliveries: list[Delive
                 break
     finally:
         batch.close()
+        batch.record_sent()
         claims.release(campaign.pk, token)
+        # Slots of messages that did not go out: skipped at the claim, or never claimed.
+        frequency.give_back(admitted, {d.pk for d in admitted.deliveries} - claimed_ids)
     return result

@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from campaigns import services
+from campaigns.automation.models import CapSlot
 from campaigns.conf import campaigns_settings
 from campaigns.models import (
     CampaignStatus,
@@ -153,6 +154,24 @@ def test_consent_and_suppression_are_checked_when_each_message_goes_out(launched
     assert statuses(campaign)[customers[1].email] == DeliveryStatus.SKIPPED
 
 
+def test_only_messages_that_went_out_keep_a_frequency_cap_slot(launched, smtp):
+    campaign, customers = launched(4)
+    Customer.objects.filter(pk=customers[1].pk).update(consent_status=ConsentStatus.WITHDRAWN)
+    # The batch takes the slots of all four, then claims them one by one.
+    result = services.send_batch(campaign_id=campaign.pk)
+    assert (result.sent, result.skipped) == (3, 1)
+    holders = set(CapSlot.objects.values_list("delivery__address", flat=True))
+    assert holders == {customers[k].email for k in (0, 2, 3)}
+
+
+def test_a_batch_records_every_message_it_sent(launched, smtp):
+    campaign, _ = launched(5)
+    # Each message's "sent" is written with the next claim; the last one's as it ends.
+    assert services.send_batch(campaign_id=campaign.pk).sent == 5
+    assert set(statuses(campaign).values()) == {DeliveryStatus.SENT}
+    assert not Delivery.objects.filter(sent_at__isnull=True).exists()
+
+
 def test_the_same_batch_twice_sends_nothing_twice(launched, smtp):
     campaign, _ = launched(5)
     ids = list(Delivery.objects.filter(campaign=campaign).values_list("pk", flat=True)[:3])
@@ -285,3 +304,5 @@ def test_a_rate_limited_batch_stops_and_continues_later(launched, smtp, settings
     result = services.send_batch(campaign_id=campaign.pk)
     assert result.sent == 1 and 29 < result.continue_in <= 30
     assert list(statuses(campaign).values()).count(DeliveryStatus.PENDING) == 4
+    # The four given back unattempted give back the cap slots the batch took for them.
+    assert CapSlot.objects.count() == 1
