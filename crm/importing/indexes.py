@@ -3,9 +3,12 @@
 Maintaining a B-tree row by row while COPY loads hundreds of thousands of rows costs
 more than building it once afterwards. So when a file of at least
 ``IMPORT_REBUILD_INDEXES_ROWS`` rows (estimated from its size) goes into a table holding
-fewer than a tenth of that, the table's secondary indexes (its ``Meta.indexes``: not
-the primary key, the unique constraints the import relies on, or foreign key indexes)
-are dropped and built again at the end, even when the import fails. Should the
+fewer than a tenth of that, the table's secondary indexes are dropped and built again
+at the end, even when the import fails: every index Django creates that is not a
+constraint (``Meta.indexes``, foreign-key indexes, the ``varchar_pattern_ops`` indexes
+of unique text columns), never the primary key or the unique constraints the import
+matches on. A customers file also loads the consent history (a record per customer
+whose consent is known), so its table is set aside with the customers'. Should the
 process die in between, the next import (any size) builds any missing one first.
 """
 
@@ -15,11 +18,12 @@ import contextlib
 import io
 from collections.abc import Iterator
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Model
 
 from ..conf import crm_settings
 from ..models import Customer, ImportKind, Order
+from ..privacy.models import ConsentRecord
 
 SAMPLE_BYTES = 64 * 1024
 
@@ -41,8 +45,33 @@ def estimate_rows(stream) -> int | None:
 
 
 def tables_for(kind: str) -> list[type[Model]]:
-    return {ImportKind.CUSTOMERS: [Customer], ImportKind.ORDERS: [Order]}.get(
-        kind, [Customer, Order])
+    """The tables an import of ``kind`` loads (a new customer may bring a consent record)."""
+    return {ImportKind.CUSTOMERS: [Customer, ConsentRecord], ImportKind.ORDERS: [Order]}.get(
+        kind, [Customer, ConsentRecord, Order])
+
+
+def secondary_indexes(model: type[Model]) -> list[tuple[str, str]]:
+    """``(name, CREATE INDEX statement)`` of each index of ``model`` that is no constraint:
+    what Django's migrations create for ``Meta.indexes``, ``db_index`` and foreign keys,
+    and the pattern-ops twin of a unique text column."""
+    with connection.schema_editor(collect_sql=True, atomic=False) as editor:
+        statements = editor._model_indexes_sql(model)  # what CreateModel runs
+        return [(str(statement.parts["name"]).strip('"'), str(statement))
+                for statement in statements]
+
+
+def customer_foreign_keys(model: type[Model]) -> list[tuple[str, str]]:
+    """``(name, ADD CONSTRAINT statement)`` of each foreign key from ``model`` to customers,
+    as Django's migrations name and create it."""
+    with connection.schema_editor(collect_sql=True, atomic=False) as editor:
+        statements = [
+            editor._create_fk_sql(model, field, "_fk_%(to_table)s_%(to_column)s")
+            for field in model._meta.local_fields
+            if field.remote_field and field.db_constraint
+            and field.remote_field.model is Customer
+        ]
+        return [(str(statement.parts["name"]).strip('"'), str(statement))
+                for statement in statements]
 
 
 def _row_estimate(model: type[Model]) -> float:
@@ -61,13 +90,35 @@ def restore_missing() -> None:
     """Build any secondary index an interrupted import left dropped."""
     if connection.vendor != "postgresql":
         return
-    for model in (Customer, Order):
+    for model in (Customer, ConsentRecord, Order):
         present = _present(model)
-        missing = [index for index in model._meta.indexes if index.name not in present]
-        if missing:
-            with connection.schema_editor(atomic=False) as editor:
-                for index in missing:
-                    editor.add_index(model, index)
+        _build([sql for name, sql in secondary_indexes(model) if name not in present])
+        _add_foreign_keys([key for key in customer_foreign_keys(model) if key[0] not in present],
+                          model)
+
+
+def _build(statements: list[str]) -> None:
+    """Create indexes; one another import (finishing, or restoring) built meanwhile is
+    left as it is."""
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+
+
+def _add_foreign_keys(keys: list[tuple[str, str]], model: type[Model]) -> None:
+    """Add foreign keys NOT VALID (new rows are checked from then on), then validate
+    the rows already there in one scan. A key another import added meanwhile is only
+    validated."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    with connection.cursor() as cursor:
+        for name, sql in keys:
+            try:
+                cursor.execute(f"{sql} NOT VALID")
+            except DatabaseError:
+                if name not in _present(model):
+                    raise
+            cursor.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {quote(name)}")
 
 
 @contextlib.contextmanager
@@ -82,16 +133,26 @@ def set_aside_for(kind: str, rows: int | None) -> Iterator[list[str]]:
     if not threshold or rows is None or rows < threshold:
         yield []
         return
-    dropped: list[tuple[type[Model], object]] = []
+    dropped: list[tuple[str, str]] = []
+    keys: list[tuple[type[Model], tuple[str, str]]] = []
     for model in tables_for(kind):
         if _row_estimate(model) * 10 < rows:
-            dropped.extend((model, index) for index in model._meta.indexes)
+            dropped.extend(secondary_indexes(model))
+            keys.extend((model, key) for key in customer_foreign_keys(model))
+    quote = connection.ops.quote_name
     try:
-        with connection.schema_editor(atomic=False) as editor:
-            for model, index in dropped:
-                editor.remove_index(model, index)
-        yield [index.name for _, index in dropped]
+        with connection.cursor() as cursor:
+            for model, (name, _sql) in keys:
+                cursor.execute(f"ALTER TABLE {quote(model._meta.db_table)} "
+                               f"DROP CONSTRAINT IF EXISTS {quote(name)}")
+            for name, _sql in dropped:
+                cursor.execute(f"DROP INDEX IF EXISTS {quote(name)}")
+        yield [name for name, _ in dropped] + [name for _, (name, _) in keys]
     finally:
-        with connection.schema_editor(atomic=False) as editor:
-            for model, index in dropped:
-                editor.add_index(model, index)
+        _build([sql for _, sql in dropped])
+        for model, key in keys:
+            _add_foreign_keys([key], model)
+        if dropped:  # the planner's statistics, once, rather than when autovacuum comes by
+            with connection.cursor() as cursor:
+                for model in tables_for(kind):
+                    cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")

@@ -130,17 +130,21 @@ def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter, rat
 
 @contextlib.contextmanager
 def _fewer_collections(threshold: int = 50_000) -> Iterator[None]:
-    """Run the cyclic garbage collector less often while importing.
+    """Run the cyclic garbage collector less often, and over the import's objects only.
 
     An import allocates millions of short-lived objects (no cycles among them); with
     the default threshold the collector runs every 700 allocations and takes about a
-    third of the import's time.
+    third of the import's time. The objects already there (Django, pandas, the apps'
+    modules: hundreds of thousands) are frozen meanwhile, so that the collector's full
+    passes do not walk them again and again (a quarter of the parsing time otherwise).
     """
     old = gc.get_threshold()
     gc.set_threshold(max(old[0], threshold), *old[1:])
+    gc.freeze()
     try:
         yield
     finally:
+        gc.unfreeze()
         gc.set_threshold(*old)
 
 

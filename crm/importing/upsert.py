@@ -188,8 +188,10 @@ class BatchUpsert:
         from ..privacy.consent import record_upserted  # consent history, erased addresses
         record_upserted(touched)
         result.customers = Counts(len(new), len(changed), len(touched) - len(new) - len(changed))
-        # New customers' ids may be unknown (COPY returns none): the import finds them.
-        result.customer_ids.update(r.id for r in [*new, *changed] if r.id is not None)
+        # A customers file's new customers are found by the import once it is done (their
+        # ids may be unknown, and a million of them must not pile up in memory meanwhile).
+        announced = changed if self.kind == ImportKind.CUSTOMERS else [*new, *changed]
+        result.customer_ids.update(r.id for r in announced if r.id is not None)
         if self.kind == ImportKind.CUSTOMERS:  # else a customer's rows are its orders
             result.duplicates += repeated
         return owners

@@ -208,23 +208,24 @@ def record_upserted(records: Iterable[Any]) -> int:
 
 def _insert_postgres(rows: list[tuple], source: str, actor_id: int | None,
                      now: datetime) -> int:
-    """One ``INSERT ... SELECT`` per kind of key, the ids found by the database (an
-    import of a million customers must not fetch them back)."""
+    """One ``INSERT ... SELECT`` per kind of key, status and note (an import's batch has
+    two or three), the ids found by the database: an import of a million customers must
+    not fetch them back, nor send a status and a note per row."""
     table, customers = ConsentRecord._meta.db_table, Customer._meta.db_table
+    groups: dict[tuple[str, str, str], list] = {}
+    for kind, key, status, note in rows:
+        groups.setdefault((kind, status, note), []).append(key)
     written = 0
     with connection.cursor() as cursor:
-        for kind, key_type in (("id", "bigint"), ("email", "text"), ("external_id", "text")):
-            chosen = [row for row in rows if row[0] == kind]
-            if not chosen:
-                continue
-            column = "id" if kind == "id" else kind
+        for (kind, status, note), keys in groups.items():
+            if kind == "id":  # no join: the foreign key checks the ids
+                sql = "SELECT v.key, %s, %s, %s, %s, %s FROM unnest(%s::bigint[]) AS v(key)"
+            else:
+                sql = ("SELECT c.id, %s, %s, %s, %s, %s "
+                       f"FROM unnest(%s::text[]) AS v(key) JOIN {customers} c ON c.{kind} = v.key")
             cursor.execute(
                 f"INSERT INTO {table} (customer_id, status, source, actor_id, occurred_at, note) "
-                f"SELECT c.id, v.status, %s, %s, %s, v.note "
-                f"FROM unnest(%s::{key_type}[], %s::text[], %s::text[]) AS v(key, status, note) "
-                f"JOIN {customers} c ON c.{column} = v.key",
-                [source, actor_id, now, [row[1] for row in chosen],
-                 [row[2] for row in chosen], [row[3] for row in chosen]],
+                + sql, [status, source, actor_id, now, note, keys],
             )
             written += cursor.rowcount
     return written

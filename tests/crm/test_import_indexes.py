@@ -8,6 +8,7 @@ from django.test import override_settings
 
 from crm.importing import import_csv, indexes
 from crm.models import Customer, Order
+from crm.privacy.models import ConsentRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)  # DDL outside a test transaction
 
@@ -72,3 +73,61 @@ def test_a_failed_import_and_an_interrupted_one_leave_no_index_missing(postgres)
     assert not SECONDARY & present(Customer)
     import_csv(source=io.BytesIO(b"email\na@example.com\n"), kind="customers")
     assert SECONDARY <= present(Customer)
+
+
+CONSENT_FK = "crm_consentrecord_customer_id_00b5e9dc_fk_crm_customer_id"
+ALSO_SET_ASIDE = {  # pattern-ops twins of unique columns, the consent history's indexes
+    Customer: {"crm_customer_email_38c78cfa_like", "crm_customer_external_id_e17aa634_like"},
+    ConsentRecord: {"crm_consent_cust_idx", "crm_consentrecord_customer_id_00b5e9dc"},
+}
+
+
+def consent_file(rows: int) -> io.BytesIO:
+    lines = "".join(f"C{i},u{i}@example.com,{'granted' if i % 2 else 'withdrawn'}\n"
+                    for i in range(rows))
+    return io.BytesIO(("external_id,email,consent_status\n" + lines).encode())
+
+
+def foreign_key_state(name: str) -> bool | None:
+    """Whether the constraint is validated; None when it is missing."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT convalidated FROM pg_constraint WHERE conname = %s", [name])
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+@LARGE_FROM_50
+def test_a_large_first_import_sets_aside_every_non_unique_index_and_the_consent_key(postgres):
+    during = []
+    report = import_csv(
+        source=consent_file(200), kind="customers",
+        on_progress=lambda rows: during.append(
+            (present(Customer), present(ConsentRecord), foreign_key_state(CONSENT_FK))),
+    )
+
+    assert report.customers.created == 200
+    for customer_names, consent_names, key in during:
+        assert not ALSO_SET_ASIDE[Customer] & customer_names
+        assert not ALSO_SET_ASIDE[ConsentRecord] & consent_names
+        assert key is None
+        assert {"crm_customer_email_key", "crm_customer_external_id_key"} <= customer_names
+    assert ALSO_SET_ASIDE[Customer] <= present(Customer)
+    assert ALSO_SET_ASIDE[ConsentRecord] <= present(ConsentRecord)
+    assert foreign_key_state(CONSENT_FK) is True
+    # The history is written with the right customers (ids drawn before COPY).
+    records = ConsentRecord.objects.values_list("customer__external_id", "status")
+    assert sorted(records) == sorted(
+        (f"C{i}", "granted" if i % 2 else "withdrawn") for i in range(200))
+
+
+@LARGE_FROM_50
+def test_an_interrupted_import_leaves_the_consent_key_and_indexes_to_the_next_one(postgres):
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE crm_consentrecord DROP CONSTRAINT {CONSENT_FK}")
+        cursor.execute("DROP INDEX crm_customer_email_38c78cfa_like")
+    assert foreign_key_state(CONSENT_FK) is None
+
+    import_csv(source=io.BytesIO(b"email\na@example.com\n"), kind="customers")
+
+    assert foreign_key_state(CONSENT_FK) is True
+    assert "crm_customer_email_38c78cfa_like" in present(Customer)
