@@ -31,7 +31,8 @@ class PipelineConfig:
     sample_size : int
         Rows used for silhouette scores and for agglomerative fitting.
     large_table_rows : int
-        Above this many rows, k-means becomes mini-batch k-means.
+        Above this many rows, k-means runs its ten restarts on a sample of this
+        many rows, then Lloyd on every row from the best restart.
     min_segment_share : float
         No segment smaller than this share of customers.
     max_conditions : int or None
@@ -52,7 +53,7 @@ class PipelineConfig:
     k_max: int = 8
     max_leaves: int | None = None
     sample_size: int = 10_000
-    large_table_rows: int = 200_000
+    large_table_rows: int = 20_000
     min_segment_share: float = 0.02
     max_conditions: int | None = 3
     max_clauses: int | None = 2

@@ -64,7 +64,7 @@ class RuleSegmenter(ClusterMixin, BaseEstimator):
         k_max: int = 8,
         max_leaves: int | None = None,
         sample_size: int = 10_000,
-        large_table_rows: int = 200_000,
+        large_table_rows: int = 20_000,
         min_segment_share: float = 0.02,
         max_conditions: int | None = 3,
         max_clauses: int | None = 2,
