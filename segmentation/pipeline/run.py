@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+from threadpoolctl import threadpool_limits
 
 from ..rules.catalog import FeatureInfo
 from .cluster import choose_k, merge_small_clusters, score_labels, strategy_for
@@ -134,6 +135,17 @@ def run_pipeline(
         all features constant, an unknown column, bad values or parameters.
     """
     config.validate()
+    with threadpool_limits(limits=config.threads):
+        return _run(frame, catalog, config, progress, defer_diagnostics)
+
+
+def _run(
+    frame: pd.DataFrame,
+    catalog: Mapping[str, FeatureInfo],
+    config: PipelineConfig,
+    progress: Callable[[str, float], None] | None,
+    defer_diagnostics: bool,
+) -> PipelineResult:
     stages = _Stages(progress)
     rs = config.random_state
     rng = np.random.default_rng(rs)
@@ -219,6 +231,7 @@ def run_pipeline(
     diagnostics = Diagnostics(
         X=X, Z=Z, labels=labels, cluster_labels=cluster_labels, sample=sample, k=k,
         k_given=not k_scores, max_leaves=explained.max_leaves, random_state=rs,
+        threads=config.threads,
         # Deferred, they run after the run is saved: no progress reports then.
         stages=_Stages(None) if defer_diagnostics else stages,
     )
@@ -258,9 +271,14 @@ class Diagnostics:
     k_given: bool
     max_leaves: int
     random_state: int
+    threads: int | None
     stages: _Stages
 
     def __call__(self) -> tuple[dict, dict[str, float]]:
+        with threadpool_limits(limits=self.threads):
+            return self._compute()
+
+    def _compute(self) -> tuple[dict, dict[str, float]]:
         X, labels, clusters, sample, rs = (self.X, self.labels, self.cluster_labels,
                                            self.sample, self.random_state)
         with self.stages("compare"):
