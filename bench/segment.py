@@ -245,11 +245,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--reuse", action="store_true", help="keep the data already loaded")
+    parser.add_argument("--product-only", action="store_true",
+                        help="skip the notebook baseline (memory per stage at 3M and more)")
     args = parser.parse_args()
     setup_django()
     if not args.reuse:
         generate(args.customers)
     product, diagnostics, metrics, peak = run_product()
+    if args.product_only:
+        print(f"segment: {args.customers} customers, {product:.1f} s (no baseline), "
+              f"peak RSS {peak:.0f} MB, diagnostics after {diagnostics:.1f} s")
+        return
     with tempfile.TemporaryDirectory() as folder:
         export_csv(Path(folder))
         baseline = run_baseline(Path(folder))
