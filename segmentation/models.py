@@ -223,9 +223,15 @@ class Segment(models.Model):
 class SegmentMembership(models.Model):
     """The materialised membership of a segment, written in bulk after a run."""
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    # No foreign-key constraints in the database: PostgreSQL checks one row at a time, and a
+    # run writes a million members at once. The write checks them in one join instead
+    # (services._save_result), and deletes cascade in Django as before. No index of their
+    # own either: the unique (segment, customer) pair and the customer index serve both.
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships",
+                                db_constraint=False, db_index=False)
     customer = models.ForeignKey(
-        "crm.Customer", on_delete=models.CASCADE, related_name="segment_memberships"
+        "crm.Customer", on_delete=models.CASCADE, related_name="segment_memberships",
+        db_constraint=False, db_index=False,
     )
     # The run's k-means cluster (numbered like its segments) beside the rule's segment;
     # empty for non-buyers, hand-written segments and customers who moved in live.
@@ -272,8 +278,12 @@ class MembershipChange(models.Model):
 class CustomerFeatures(models.Model):
     """The feature table: one row of numbers per customer, refreshed by runs and new orders."""
 
+    # No foreign-key constraint in the database: the rows are written a million at a time
+    # from crm_customer itself (features.store), where a per-row check would double the
+    # time; deleting a customer still deletes its row (Django cascades).
     customer = models.OneToOneField(
-        "crm.Customer", on_delete=models.CASCADE, primary_key=True, related_name="features"
+        "crm.Customer", on_delete=models.CASCADE, primary_key=True, related_name="features",
+        db_constraint=False,
     )
     computed_at = models.DateTimeField(_("computed"))
     recency_days = models.FloatField(null=True)

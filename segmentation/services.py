@@ -19,18 +19,17 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
-from .bulk import insert_frame
 from .conf import segmentation_settings
 from .features import ORDERS, registry
 from .features.asof import AsOf, choose_as_of
 from .features.store import refresh_feature_table
+from .membership import write_members
 from .models import (
     RunStatus,
     Segment,
     Segmentation,
     SegmentationRun,
     SegmentKind,
-    SegmentMembership,
 )
 from .pipeline import PipelineConfig, PipelineError, PipelineResult, run_pipeline
 from .pipeline.coverage import usable_features
@@ -220,15 +219,21 @@ def execute_run(
 
         result = segment_customers(frame, names, pipeline_config(run.segmentation, run.options),
                                    progress=pipeline_progress, report=lambda stage: _report(
-                                       run_id, stage, FEATURES_SHARE, progress))
+                                       run_id, stage, FEATURES_SHARE, progress),
+                                   defer_diagnostics=True)
         if as_of.note:
             result.metrics["notes"].insert(0, as_of.note)
         timings.update(result.timings)
         _report(run_id, "saving", FEATURES_SHARE + PIPELINE_SHARE, progress)
         started = time.perf_counter()
-        _save_result(run, result, frame.index.to_numpy(), now=as_of.moment)
+        _save_result(run, result, frame.index.to_numpy(), now=as_of.moment,
+                     pending=result.diagnostics is not None)
         timings["saving"] = time.perf_counter() - started
         SegmentationRun.objects.filter(pk=run_id).update(timings=timings)
+        # Usable from here: segments and memberships are saved and the run has succeeded.
+        if result.diagnostics is not None:
+            _report(run_id, "diagnostics", FEATURES_SHARE + PIPELINE_SHARE, progress)
+            _fill_diagnostics(run_id, result.diagnostics, timings)
         _report(run_id, "done", 1.0, progress)
     except PipelineError as error:
         _fail(run_id, str(error), timings)
@@ -248,6 +253,7 @@ def segment_customers(
     *,
     progress: Callable[[str, float], None] | None = None,
     report: Callable[[str], None] | None = None,
+    defer_diagnostics: bool = False,
 ) -> PipelineResult:
     """Buyers clustered and explained on ``names``; non-buyers in rule segments of their own.
 
@@ -277,7 +283,8 @@ def segment_customers(
         # Names are judged against the whole shop, as the stored profiles are.
         shop = frame[coverage.kept].median(numeric_only=True)
         result = run_pipeline(buyers[coverage.kept], registry.catalog(coverage.kept), config,
-                              progress=progress, shop_medians=shop.dropna().to_dict())
+                              progress=progress, shop_medians=shop.dropna().to_dict(),
+                              defer_diagnostics=defer_diagnostics)
     fixed = nonbuyer_values()
     total = len(frame)
     buyer_segments = [
@@ -326,6 +333,26 @@ def _whole_shop_profiles(segments: tuple, frame: pd.DataFrame, labels: np.ndarra
     return tuple(dataclasses.replace(s, profile=profiles[s.index]) for s in segments)
 
 
+def _fill_diagnostics(run_id: int, diagnostics: Callable[[], tuple[dict, dict]],
+                      timings: dict[str, float]) -> None:
+    """Compute a saved run's diagnostics and merge them into its metrics and timings.
+
+    The run is already usable; a failure here is logged and noted, never fails it.
+    """
+    try:
+        extra, extra_timings = diagnostics()
+    except Exception as error:  # the segments stand without their diagnostics
+        logger.exception("diagnostics of segmentation run %s failed", run_id)
+        extra, extra_timings = {"diagnostics_error": f"{type(error).__name__}: {error}"}, {}
+    timings.update(extra_timings)
+    with transaction.atomic():
+        run = SegmentationRun.objects.select_for_update().only("metrics").get(pk=run_id)
+        metrics = dict(run.metrics or {})
+        metrics.update(extra)
+        metrics.pop("diagnostics_pending", None)
+        SegmentationRun.objects.filter(pk=run_id).update(metrics=metrics, timings=timings)
+
+
 def _fail(run_id: int, message: str, timings: dict[str, float]) -> None:
     SegmentationRun.objects.filter(pk=run_id).update(
         status=RunStatus.FAILED, error=message, finished_at=timezone.now(), timings=timings
@@ -334,7 +361,8 @@ def _fail(run_id: int, message: str, timings: dict[str, float]) -> None:
 
 @transaction.atomic
 def _save_result(
-    run: SegmentationRun, result: PipelineResult, customer_ids: np.ndarray, *, now: datetime
+    run: SegmentationRun, result: PipelineResult, customer_ids: np.ndarray, *, now: datetime,
+    pending: bool = False,
 ) -> None:
     run.segments.all().delete()  # a re-executed run replaces, never duplicates
     segments = Segment.objects.bulk_create([
@@ -355,12 +383,14 @@ def _save_result(
     for index, pk in segment_ids.items():
         lookup[index] = pk
     clusters = np.asarray(result.cluster_labels)[assigned]
-    insert_frame(SegmentMembership._meta.db_table, pd.DataFrame({
+    write_members(pd.DataFrame({
         "segment_id": lookup[labels[assigned]], "customer_id": customer_ids[assigned],
         "cluster": pd.Series(clusters, dtype="Int64").mask(clusters < 0).array,
     }))
     metrics = dict(result.metrics)
     metrics["unassigned"] = int((~assigned).sum())
+    if pending:  # the review page follows the run until its diagnostics are in
+        metrics["diagnostics_pending"] = True
     stability = compare_with_published(run, customer_ids, labels)
     if stability is not None:
         metrics["stability"] = stability

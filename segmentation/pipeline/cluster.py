@@ -38,8 +38,9 @@ __all__ = [
 def group_means(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     """Return the mean of each group ``0..k-1`` (zeros for an empty group)."""
     counts = np.bincount(labels, minlength=k).astype(float)
-    sums = np.zeros((k, X.shape[1]))
-    np.add.at(sums, labels, X)
+    # One bincount per column: np.add.at is an order of magnitude slower on large tables.
+    sums = np.column_stack([np.bincount(labels, weights=X[:, j], minlength=k)
+                            for j in range(X.shape[1])]) if X.shape[1] else np.zeros((k, 0))
     return sums / np.maximum(counts, 1.0)[:, None]
 
 
@@ -73,16 +74,35 @@ class KMeansStrategy(ClusterStrategy):
     """Lloyd k-means with scikit-learn's ten restarts, so its cost is scikit-learn's.
 
     Choosing k only compares silhouettes on a sample, where three restarts
-    rank the candidates the same; the final fit pays for all ten.
+    rank the candidates the same; the final fit pays for all ten. On a table
+    larger than ``seed_rows`` the ten restarts run on a random sample of that
+    many rows and one Lloyd run on every row starts from the best of them: the
+    restarts only choose a basin, and a sample shows the basins as well as the
+    whole table does (the cost stays within 0.5% of ten restarts on every row,
+    see the tests), at a fraction of the time.
     """
 
     name = "kmeans"
     n_init = 10
     n_init_choosing = 3
 
+    def __init__(self, random_state: int, seed_rows: int = 20_000) -> None:
+        super().__init__(random_state)
+        self.seed_rows = seed_rows
+
     def _model(self, k: int, choosing: bool = False) -> KMeans:
         n_init = self.n_init_choosing if choosing else self.n_init
         return KMeans(n_clusters=k, n_init=n_init, random_state=self.random_state)
+
+    def fit(self, X: np.ndarray, k: int, sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(X) <= self.seed_rows:
+            return super().fit(X, k, sample)
+        rng = np.random.default_rng(self.random_state)
+        seed = np.sort(rng.choice(len(X), self.seed_rows, replace=False))
+        start = self._model(k).fit(X[seed]).cluster_centers_
+        model = KMeans(n_clusters=k, init=start, n_init=1, random_state=self.random_state)
+        labels = np.asarray(model.fit_predict(X))
+        return labels, group_means(X, labels, k)
 
 
 class MiniBatchKMeansStrategy(ClusterStrategy):
@@ -130,12 +150,17 @@ class AgglomerativeStrategy(ClusterStrategy):
 def strategy_for(
     algorithm: str, n_rows: int, large_table_rows: int, random_state: int
 ) -> ClusterStrategy:
-    """Return the strategy for an algorithm name (k-means turns mini-batch on large tables)."""
+    """Return the strategy for an algorithm name.
+
+    k-means stays k-means at every size (its cost is what the price of
+    explainability is measured against); above ``large_table_rows`` rows it
+    seeds its restarts on a sample of that many rows.
+    """
     if algorithm == "agglomerative":
         return AgglomerativeStrategy(random_state)
-    if algorithm == "minibatch_kmeans" or n_rows > large_table_rows:
+    if algorithm == "minibatch_kmeans":
         return MiniBatchKMeansStrategy(random_state)
-    return KMeansStrategy(random_state)
+    return KMeansStrategy(random_state, seed_rows=large_table_rows)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ class RuleSegmenter(ClusterMixin, BaseEstimator):
     catalog : mapping of str to FeatureInfo
         What each feature column is (labels, units, kind).
     algorithm, n_clusters, k_min, k_max, max_leaves, sample_size, large_table_rows,
-    min_segment_share, max_conditions, max_clauses, budget_tolerance, random_state
+    min_segment_share, max_conditions, max_clauses, budget_tolerance, random_state, threads
         As in :class:`~segmentation.pipeline.config.PipelineConfig`.
 
     Attributes
@@ -64,12 +64,13 @@ class RuleSegmenter(ClusterMixin, BaseEstimator):
         k_max: int = 8,
         max_leaves: int | None = None,
         sample_size: int = 10_000,
-        large_table_rows: int = 200_000,
+        large_table_rows: int = 20_000,
         min_segment_share: float = 0.02,
         max_conditions: int | None = 3,
         max_clauses: int | None = 2,
         budget_tolerance: float | None = 0.02,
         random_state: int = 0,
+        threads: int | None = 1,
     ) -> None:
         self.catalog = catalog
         self.algorithm = algorithm
@@ -84,6 +85,7 @@ class RuleSegmenter(ClusterMixin, BaseEstimator):
         self.max_clauses = max_clauses
         self.budget_tolerance = budget_tolerance
         self.random_state = random_state
+        self.threads = threads
 
     @classmethod
     def from_config(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +108,9 @@ class PipelineResult:
     metrics: dict[str, Any]
     timings: dict[str, float]
     model: SegmentModel
+    # Deferred diagnostics (``run_pipeline(defer_diagnostics=True)``): call it after saving
+    # for ``(metrics, timings)`` to merge; None when they are already in ``metrics``.
+    diagnostics: Callable[[], tuple[dict[str, Any], dict[str, float]]] | None = None
 
     def segment_rules(self) -> Mapping[int, Rule]:
         """Return ``{segment index: rule}``."""

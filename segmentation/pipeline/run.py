@@ -9,19 +9,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+from threadpoolctl import threadpool_limits
 
 from ..rules.catalog import FeatureInfo
 from .cluster import choose_k, merge_small_clusters, score_labels, strategy_for
 from .compare import compare_models
 from .config import PipelineConfig, PipelineError
-from .evaluation import rule_scores
 from .explain import explain_clusters, rule_complexity
-from .metrics import json_safe
+from .metrics import fidelity, json_safe, price_of_explainability, sample_scores
 from .naming import name_segments
 from .preprocess import clean_frame, prepare
 from .profile import segment_profiles, segment_zscores
@@ -30,7 +31,8 @@ from .result import PipelineResult, SegmentModel, SegmentResult
 __all__ = ["STAGES", "run_pipeline"]
 
 #: Stages reported to ``progress`` and in ``timings``, with their share of the work.
-STAGES = {"preprocess": 0.1, "cluster": 0.35, "explain": 0.3, "compare": 0.15, "profile": 0.1}
+STAGES = {"preprocess": 0.1, "cluster": 0.35, "explain": 0.3, "profile": 0.1, "compare": 0.1,
+          "diagnostics": 0.05}
 
 
 class _Stages:
@@ -97,7 +99,9 @@ def run_pipeline(
     catalog: Mapping[str, FeatureInfo],
     config: PipelineConfig,
     progress: Callable[[str, float], None] | None = None,
+    *,
     shop_medians: Mapping[str, float] | None = None,
+    defer_diagnostics: bool = False,
 ) -> PipelineResult:
     """Segment customers and state every segment as a rule.
 
@@ -111,12 +115,19 @@ def run_pipeline(
     config : PipelineConfig
     progress : callable, optional
         ``progress(stage, fraction)`` at the start and end of each stage
-        (``"preprocess"``, ``"cluster"``, ``"explain"``, ``"compare"``,
-        ``"profile"``); ``fraction`` is the overall share done, 0 to 1.
+        (``"preprocess"``, ``"cluster"``, ``"explain"``, ``"profile"``, then
+        ``"compare"`` and ``"diagnostics"``); ``fraction`` is the overall share
+        done, 0 to 1.
     shop_medians : mapping of str to float, optional
         The medians that names and profiles compare segments with (default:
         ``frame``'s own). A caller segmenting part of the shop (its buyers)
         passes the whole shop's, so that "low spenders" holds against it.
+    defer_diagnostics : bool
+        Leave out what only describes the result (cross-validated comparison
+        models, silhouettes, Davies-Bouldin and Calinski-Harabasz scores, the
+        map): ``result.diagnostics()`` computes them later and returns
+        ``(metrics, timings)`` to merge. Segments, rules, names, fidelity and
+        the price of explainability never wait for them.
 
     Returns
     -------
@@ -129,6 +140,17 @@ def run_pipeline(
         all features constant, an unknown column, bad values or parameters.
     """
     config.validate()
+    with threadpool_limits(limits=config.threads):
+        return _run(frame, catalog, config, progress, defer_diagnostics)
+
+
+def _run(
+    frame: pd.DataFrame,
+    catalog: Mapping[str, FeatureInfo],
+    config: PipelineConfig,
+    progress: Callable[[str, float], None] | None,
+    defer_diagnostics: bool,
+) -> PipelineResult:
     stages = _Stages(progress)
     rs = config.random_state
     rng = np.random.default_rng(rs)
@@ -145,8 +167,6 @@ def run_pipeline(
         else:
             k, k_scores = ks[0], []
         cluster_labels, centres = strategy.fit(X, k, sample)
-        if not k_scores:
-            k_scores = [score_labels(X[sample], cluster_labels[sample], k, rs)]
         cluster_labels, centres, merged = merge_small_clusters(
             X, cluster_labels, centres, config.min_segment_share
         )
@@ -162,8 +182,6 @@ def run_pipeline(
         cluster_labels, centres = explained.cluster_labels, explained.centres
         rules, labels = explained.rules, explained.labels
         k = len(rules)
-    with stages("compare"):
-        cv = compare_models(X, Z, cluster_labels, max_leaves=explained.max_leaves, random_state=rs)
     with stages("profile"):
         numeric = list(prepared.numeric)
         profiles = segment_profiles(clean[numeric], labels, k)
@@ -188,19 +206,13 @@ def run_pipeline(
             )
             for a in range(k)
         )
-        scores = rule_scores(X, labels, cluster_labels, sample, rs)
         metrics = {
             "algorithm": strategy.name,
             "k": k,
-            "fidelity": scores["fidelity"],
+            "fidelity": fidelity(labels, cluster_labels),
             "fidelity_before_rounding": explained.fidelity_before_rounding,
             "rounding_changed_share": explained.rounding_changed_share,
-            "price_of_explainability": scores["price_of_explainability"],
-            "silhouette_clusters": scores["silhouette_clusters"],
-            "silhouette_rules": scores["silhouette_rules"],
-            **_full_scores(X, cluster_labels),
-            "davies_bouldin_rules": scores["davies_bouldin_rules"],
-            "calinski_harabasz_rules": scores["calinski_harabasz_rules"],
+            "price_of_explainability": price_of_explainability(X, labels, cluster_labels),
             "complexity": rule_complexity(rules),
             "complexity_budget": {
                 "max_conditions": config.max_conditions,
@@ -209,7 +221,6 @@ def run_pipeline(
             },
             "readable": explained.readable.__dict__ if explained.readable else None,
             "k_scores": [s.as_dict() for s in k_scores],
-            "cv_accuracy": cv,
             "n_leaves": explained.n_leaves,
             "max_leaves": explained.max_leaves,
             "explain_rows": explained.rows,
@@ -217,7 +228,6 @@ def run_pipeline(
             "cluster_sizes": np.bincount(cluster_labels, minlength=k).tolist(),
             "unassigned": int((labels < 0).sum()),
             "confusion": confusion(labels, cluster_labels, k),
-            "map": customer_map(X, labels, map_sample(labels, MAP_POINTS, rng), rs),
             "notes": notes,
         }
     model = SegmentModel(
@@ -227,15 +237,79 @@ def run_pipeline(
         centres=centres,
         categorical=prepared.categorical,
     )
+    diagnostics = Diagnostics(
+        X=X, Z=Z, labels=labels, cluster_labels=cluster_labels, sample=sample, k=k,
+        k_given=not k_scores, max_leaves=explained.max_leaves, random_state=rs,
+        threads=config.threads,
+        # Deferred, they run after the run is saved: no progress reports then.
+        stages=_Stages(None) if defer_diagnostics else stages,
+    )
+    timings = dict(stages.timings)
+    if not defer_diagnostics:
+        extra, extra_timings = diagnostics()
+        metrics.update(extra)
+        timings.update(extra_timings)
     return PipelineResult(
         k=k,
         segments=segments,
         labels=labels,
         cluster_labels=cluster_labels,
         metrics=json_safe(metrics),
-        timings=dict(stages.timings),
+        timings=timings,
         model=model,
+        diagnostics=diagnostics if defer_diagnostics else None,
     )
+
+
+@dataclass(eq=False)
+class Diagnostics:
+    """What describes a finished segmentation without changing it, computed on call.
+
+    Cross-validated comparison models, silhouettes (sampled), Davies-Bouldin and
+    Calinski-Harabasz scores and the 2-D map: a notebook would not pay for them
+    before the segments exist, so a run saves its segments first and calls this
+    afterwards. Returns ``(metrics, timings)``.
+    """
+
+    X: np.ndarray
+    Z: np.ndarray
+    labels: np.ndarray
+    cluster_labels: np.ndarray
+    sample: np.ndarray
+    k: int
+    k_given: bool
+    max_leaves: int
+    random_state: int
+    threads: int | None
+    stages: _Stages
+
+    def __call__(self) -> tuple[dict, dict[str, float]]:
+        with threadpool_limits(limits=self.threads):
+            return self._compute()
+
+    def _compute(self) -> tuple[dict, dict[str, float]]:
+        X, labels, clusters, sample, rs = (self.X, self.labels, self.cluster_labels,
+                                           self.sample, self.random_state)
+        with self.stages("compare"):
+            cv = compare_models(X, self.Z, clusters, max_leaves=self.max_leaves,
+                                random_state=rs)
+        with self.stages("diagnostics"):
+            rules = sample_scores(X[sample], labels[sample], rs)
+            metrics = {
+                "cv_accuracy": cv,
+                "silhouette_clusters": sample_scores(X[sample], clusters[sample], rs)["silhouette"],
+                "silhouette_rules": rules["silhouette"],
+                "davies_bouldin_rules": rules["davies_bouldin"],
+                "calinski_harabasz_rules": rules["calinski_harabasz"],
+                **_full_scores(X, clusters),
+                "map": customer_map(X, labels, map_sample(labels, MAP_POINTS,
+                                                          np.random.default_rng(rs)), rs),
+            }
+            if self.k_given:  # k was given: score the one clustering as choosing k would
+                metrics["k_scores"] = [score_labels(X[sample], clusters[sample], self.k,
+                                                    rs).as_dict()]
+        timings = {stage: self.stages.timings[stage] for stage in ("compare", "diagnostics")}
+        return json_safe(metrics), timings
 
 
 MAP_POINTS = 1_500

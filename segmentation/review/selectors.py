@@ -43,6 +43,7 @@ STAGES: dict[str, Any] = {
     "compare": _("Comparing models"),
     "profile": _("Profiling and naming segments"),
     "saving": _("Saving segments"),
+    "diagnostics": _("Scoring the saved segments"),
     "done": _("Done"),
 }
 MODELS = {
@@ -92,6 +93,7 @@ def run_review(run: SegmentationRun, lang: str = "en") -> dict[str, Any]:
         "lang": lang,
         "finished": finished,
         "succeeded": run.status == RunStatus.SUCCEEDED,
+        "diagnostics_pending": _diagnostics_pending(run),
         "is_rfm": metrics.get("method") == "rfm",
         "progress": progress_of(run),
         "metrics": metric_cards(run, metrics) if run.status == RunStatus.SUCCEEDED else [],
@@ -118,8 +120,16 @@ def progress_of(run: SegmentationRun) -> dict[str, Any]:
         "stage": stage,
         "stage_label": str(STAGES.get(stage, stage)) if stage else gettext("Waiting for a worker"),
         "percent": max(0, min(100, round((run.progress or 0.0) * 100))),
-        "finished": run.status in (RunStatus.SUCCEEDED, RunStatus.FAILED),
+        # The page reloads when this turns true: after a run's deferred diagnostics too.
+        "finished": run.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
+        and not _diagnostics_pending(run),
     }
+
+
+def _diagnostics_pending(run: SegmentationRun) -> bool:
+    """A succeeded run whose diagnostics (comparisons, silhouettes, map) are still computed."""
+    pending = (run.metrics or {}).get("diagnostics_pending")
+    return run.status == RunStatus.SUCCEEDED and bool(pending)
 
 
 def _number(value: Any, fmt: str) -> str | None:

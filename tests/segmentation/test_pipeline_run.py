@@ -41,10 +41,12 @@ def retail_run(retail):
 def test_result_shape_and_progress(retail, retail_run):
     frame, _ = retail
     result, calls = retail_run
-    assert [s for s, _ in calls[::2]] == ["preprocess", "cluster", "explain", "compare", "profile"]
+    stages = ["preprocess", "cluster", "explain", "profile", "compare", "diagnostics"]
+    assert [s for s, _ in calls[::2]] == stages
     fractions = [f for _, f in calls]
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
-    assert set(result.timings) == {"preprocess", "cluster", "explain", "compare", "profile"}
+    assert set(result.timings) == set(stages)
+    assert result.diagnostics is None and result.metrics["cv_accuracy"]["tree"] is not None
     assert result.labels.shape == result.cluster_labels.shape == (len(frame),)
     assert result.k == len(result.segments) == len(set(result.labels[result.labels >= 0]))
     for seg in result.segments:  # rule membership is the truth
@@ -116,10 +118,11 @@ def test_each_algorithm(algorithm):
     assert result.metrics["fidelity"] >= 0.9
 
 
-def test_kmeans_switches_to_minibatch_on_large_tables():
+def test_kmeans_stays_kmeans_on_large_tables():
+    # Above large_table_rows k-means seeds on a sample; it never turns mini-batch.
     frame, _, catalog = make_lognormal_groups(1200, 3, random_state=1, separation=4.0)
     config = PipelineConfig(n_clusters=3, large_table_rows=1000, **FAST)
-    assert run_pipeline(frame, catalog, config).metrics["algorithm"] == "minibatch_kmeans"
+    assert run_pipeline(frame, catalog, config).metrics["algorithm"] == "kmeans"
 
 
 def test_chooses_k_on_clear_data():
@@ -214,3 +217,26 @@ def test_no_django_import():
         "sys.exit('django' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+DIAGNOSTICS = ("cv_accuracy", "silhouette_clusters", "silhouette_rules", "davies_bouldin",
+               "calinski_harabasz", "davies_bouldin_rules", "calinski_harabasz_rules", "map")
+
+
+def test_deferred_diagnostics_come_after_and_match(retail, retail_run):
+    # A deferred run has its segments, fidelity and price at once; the diagnostics
+    # computed afterwards are the ones an inline run computes.
+    frame, catalog = retail
+    inline, _ = retail_run
+    calls = []
+    deferred = run_pipeline(
+        frame, catalog, PipelineConfig(k_min=3, k_max=5, **FAST),
+        progress=lambda stage, fraction: calls.append(stage), defer_diagnostics=True)
+    assert "compare" not in calls and "diagnostics" not in calls
+    assert not set(DIAGNOSTICS) & set(deferred.metrics)
+    assert deferred.metrics["fidelity"] == inline.metrics["fidelity"]
+    assert (deferred.labels == inline.labels).all()
+    extra, timings = deferred.diagnostics()
+    assert set(timings) == {"compare", "diagnostics"}
+    for name in DIAGNOSTICS:
+        assert extra[name] == inline.metrics[name], name

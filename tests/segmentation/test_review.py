@@ -151,6 +151,22 @@ def test_a_running_run_shows_progress_and_follows_itself(admin_client, db):
     assert f'action="{publish_url(run)}"' not in page
 
 
+def test_a_saved_run_fills_in_its_diagnostics_while_the_page_follows(admin_client, run):
+    # The run is usable (segments shown) while its diagnostics are computed after saving.
+    assert "cv_accuracy" in run.metrics and "diagnostics_pending" not in run.metrics
+    assert {"compare", "diagnostics"} <= set(run.timings)
+    status_url = reverse("admin:segmentation_segmentationrun_review_status", args=[run.pk])
+    assert admin_client.get(status_url).json()["finished"] is True
+    metrics = {k: v for k, v in run.metrics.items() if k not in ("cv_accuracy", "map")}
+    SegmentationRun.objects.filter(pk=run.pk).update(
+        metrics={**metrics, "diagnostics_pending": True}, stage="diagnostics", progress=0.9)
+    page = admin_client.get(review_url(run)).content.decode()
+    assert f'data-poll-url="{status_url}"' in page
+    assert "Scoring the saved segments" in page and "still being computed" in page
+    assert all(escape(segment.name) in page for segment in run.segments.all())
+    assert admin_client.get(status_url).json()["finished"] is False
+
+
 def test_a_failed_run_shows_its_cause_and_can_run_again(admin_client, db):
     run = new_run(status="failed", stage="explain", error="PipelineError: Unknown features: x.")
     page = admin_client.get(review_url(run)).content.decode()
