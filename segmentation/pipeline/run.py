@@ -141,7 +141,7 @@ def run_pipeline(
     """
     config.validate()
     with threadpool_limits(limits=config.threads):
-        return _run(frame, catalog, config, progress, defer_diagnostics)
+        return _run(frame, catalog, config, progress, defer_diagnostics, shop_medians)
 
 
 def _run(
@@ -150,6 +150,7 @@ def _run(
     config: PipelineConfig,
     progress: Callable[[str, float], None] | None,
     defer_diagnostics: bool,
+    shop_medians: Mapping[str, float] | None,
 ) -> PipelineResult:
     stages = _Stages(progress)
     rs = config.random_state
