@@ -7,8 +7,11 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
+from .features import registry
 from .models import MembershipChange, Segment, SegmentationRun, SegmentMembership
 from .pipeline.matching import match_segments
+from .pipeline.naming import name_agrees_with_rule
+from .rules import Rule
 
 
 def published_run_of(run: SegmentationRun) -> SegmentationRun | None:
@@ -21,7 +24,7 @@ def published_run_of(run: SegmentationRun) -> SegmentationRun | None:
 def compare_with_published(
     run: SegmentationRun, customer_ids: np.ndarray, labels: np.ndarray
 ) -> dict | None:
-    """Match ``run``'s new segments to the published run's; keep matched names.
+    """Match ``run``'s new segments to the published run's; keep matched names that still hold.
 
     Returns the stability report stored in the run's metrics, or None when
     nothing is published yet.
@@ -45,7 +48,8 @@ def compare_with_published(
     for new_index, old_index in matching.pairs.items():
         new, old = new_segments[new_index], old_segments[old_index]
         new.previous = old
-        new.name, new.name_zh = old.name, old.name_zh
+        if _name_still_true(old, new):
+            new.name, new.name_zh = old.name, old.name_zh
         new.save(update_fields=["previous", "name", "name_zh"])
     names_old = [s.name for s in old_segments] + ["(none)"]
     names_new = [s.name for s in new_segments] + ["(none)"]
@@ -59,6 +63,22 @@ def compare_with_published(
             for i in range(len(names_old))
         },
     }
+
+
+def _name_still_true(old: Segment, new: Segment) -> bool:
+    """Whether a matched predecessor's name says nothing the new rule breaks.
+
+    A name with a number states its own run's bounds ("Total spend at most ¥600")
+    or is a counter: it is kept only with the same rule. A name of words is kept
+    while every word is guaranteed by the new rule against the shop's medians.
+    """
+    if old.rule == new.rule or (old.name, old.name_zh) == (new.name, new.name_zh):
+        return True
+    if any(ch.isdigit() for ch in old.name + old.name_zh):
+        return False
+    shop = {f: (stats or {}).get("overall_median") for f, stats in (new.profile or {}).items()}
+    return name_agrees_with_rule(old.name, old.name_zh, Rule.from_dict(new.rule), shop,
+                                 registry.catalog())
 
 
 @transaction.atomic

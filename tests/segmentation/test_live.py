@@ -50,6 +50,21 @@ def become_loyal(customer_id, now=NOW):
         )
 
 
+def test_a_matched_segment_keeps_its_old_name_only_while_the_name_holds(shop):
+    """A name that states its run's bounds is not carried onto a different rule."""
+    first = published_run("renamed")
+    stale = {"version": 1, "any": [{"all": [{"feature": "frequency", "op": ">=", "value": 99}]}]}
+    for segment in first.segments.all():
+        segment.name, segment.name_zh = f"Orders at least 99 ({segment.index})", "订单数至少99"
+        segment.rule = stale  # the old rule differs from what the rerun finds
+        segment.save(update_fields=["name", "name_zh", "rule"])
+    second = SegmentationRun.objects.create(segmentation=first.segmentation)
+    second = execute_run(run_id=second.pk, now=NOW)
+    assert len(second.metrics["stability"]["matched"]) == 3  # matched by members...
+    names = [s.name for s in second.segments.all()]
+    assert not any("99" in name for name in names), names  # ...but not renamed to a false bound
+
+
 def test_a_new_order_moves_the_customer_and_records_it(shop):
     run = published_run()
     lapsed = next(pk for pk, group in shop.items() if group == "lapsed")
