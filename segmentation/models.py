@@ -225,7 +225,7 @@ class SegmentMembership(models.Model):
 
     # No foreign-key constraints in the database: PostgreSQL checks one row at a time, and a
     # run writes a million members at once. The write checks them in one join instead
-    # (services._save_result), and deletes cascade in Django as before. No index of their
+    # (membership.write_members), and deletes cascade in Django as before. No index of their
     # own either: the unique (segment, customer) pair and the customer index serve both.
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships",
                                 db_constraint=False, db_index=False)

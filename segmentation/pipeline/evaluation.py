@@ -17,7 +17,30 @@ import pandas as pd
 
 from .metrics import fidelity, kmeans_cost, price_of_explainability, sample_scores
 
-__all__ = ["evaluate", "rule_scores"]
+__all__ = ["evaluate", "rule_scores", "separation_scores"]
+
+
+def separation_scores(
+    X: np.ndarray,
+    labels: np.ndarray,
+    cluster_labels: np.ndarray,
+    sample: np.ndarray,
+    random_state: int = 0,
+) -> dict[str, float | None]:
+    """How well separated the rule segments and the clusters are, on the ``sample`` rows.
+
+    ``silhouette_rules``, ``davies_bouldin_rules``, ``calinski_harabasz_rules`` and
+    ``silhouette_clusters`` (the quadratic scores, so on a sample).
+    """
+    rules = sample_scores(X[sample], labels[sample], random_state)
+    return {
+        "silhouette_rules": rules["silhouette"],
+        "davies_bouldin_rules": rules["davies_bouldin"],
+        "calinski_harabasz_rules": rules["calinski_harabasz"],
+        "silhouette_clusters": sample_scores(X[sample], cluster_labels[sample], random_state)[
+            "silhouette"
+        ],
+    }
 
 
 def rule_scores(
@@ -52,16 +75,10 @@ def rule_scores(
     sample = np.arange(len(labels)) if sample is None else sample
     k = int(max(labels.max(initial=-1), cluster_labels.max(initial=-1))) + 1
     keep = labels >= 0
-    rules = sample_scores(X[sample], labels[sample], random_state)
     return {
         "fidelity": fidelity(labels, cluster_labels),
         "price_of_explainability": price_of_explainability(X, labels, cluster_labels),
-        "silhouette_rules": rules["silhouette"],
-        "davies_bouldin_rules": rules["davies_bouldin"],
-        "calinski_harabasz_rules": rules["calinski_harabasz"],
-        "silhouette_clusters": sample_scores(X[sample], cluster_labels[sample], random_state)[
-            "silhouette"
-        ],
+        **separation_scores(X, labels, cluster_labels, sample, random_state),
         "kmeans_cost_rules": kmeans_cost(X[keep], labels[keep]),
         "kmeans_cost_clusters": kmeans_cost(X[keep], cluster_labels[keep]),
         "sizes": np.bincount(labels[keep], minlength=k).tolist(),

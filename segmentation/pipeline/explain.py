@@ -230,10 +230,9 @@ def explain_clusters(
     fidelity_before = fidelity(exact_labels, cluster_labels)
     budget = None
     if complexity is not None:
-        budget = _budget_cost(fit, Xs, Zs, ys)
         # What a person reads: the final rules, after rounding and shortening.
         excess = rules_excess(rules, config.max_conditions, config.max_clauses)
-        budget["excess"] = excess
+        budget = {"excess": excess, **_budget_cost(fit, Xs, Zs, ys)}
         if excess:
             notes.append(
                 f"the rules exceed the complexity budget ({config.max_conditions} conditions "
@@ -273,7 +272,7 @@ def explain_clusters(
 
 def _budget_cost(fit, Xs: np.ndarray, Zs: np.ndarray, ys: np.ndarray) -> dict[str, float]:
     """Fidelity and price on the sample of the budgeted tree and of the best tree without it."""
-    out: dict[str, float] = {"excess": int(fit.excess)}
+    out: dict[str, float] = {}
     for name, tree in (("budget", fit.tree), ("unbounded", fit.free_tree or fit.tree)):
         labels = tree.predict(Zs)
         out[f"fidelity_{name}"] = fidelity(labels, ys)

@@ -21,8 +21,9 @@ from ..rules.catalog import FeatureInfo
 from .cluster import choose_k, merge_small_clusters, score_labels, strategy_for
 from .compare import compare_models
 from .config import PipelineConfig, PipelineError
+from .evaluation import separation_scores
 from .explain import explain_clusters, rule_complexity
-from .metrics import fidelity, json_safe, price_of_explainability, sample_scores
+from .metrics import fidelity, json_safe, price_of_explainability
 from .naming import name_segments
 from .preprocess import clean_frame, prepare
 from .profile import segment_profiles, segment_zscores
@@ -295,13 +296,9 @@ class Diagnostics:
             cv = compare_models(X, self.Z, clusters, max_leaves=self.max_leaves,
                                 random_state=rs)
         with self.stages("diagnostics"):
-            rules = sample_scores(X[sample], labels[sample], rs)
             metrics = {
                 "cv_accuracy": cv,
-                "silhouette_clusters": sample_scores(X[sample], clusters[sample], rs)["silhouette"],
-                "silhouette_rules": rules["silhouette"],
-                "davies_bouldin_rules": rules["davies_bouldin"],
-                "calinski_harabasz_rules": rules["calinski_harabasz"],
+                **separation_scores(X, labels, clusters, sample, rs),
                 **_full_scores(X, clusters),
                 "map": customer_map(X, labels, map_sample(labels, MAP_POINTS,
                                                           np.random.default_rng(rs)), rs),
