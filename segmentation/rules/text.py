@@ -235,6 +235,10 @@ def _render_clause(clause: Clause, catalog: Mapping[str, FeatureInfo], lang: str
                 continue
             done.add(c.feature)
             low, high = lows[c.feature][0], highs[c.feature][0]
+            if (low.op, high.op) == (">=", "<=") and low.value == high.value:
+                # "orders between 1 and 1" reads "orders exactly 1"
+                parts.append(render_condition(Condition(c.feature, "==", low.value), catalog, lang))
+                continue
             info = _info(c.feature, catalog)
             left = "(" if low.op == ">" else "["
             key = f"range {left}x{')' if high.op == '<' else ']'}"

@@ -52,6 +52,17 @@ def test_ranges_and_clauses():
     )
 
 
+def test_a_range_closed_on_one_value_reads_as_that_value():
+    r = rule([("orders_90d", ">=", 1), ("orders_90d", "<=", 1), ("total_spend", "<=", 210)])
+    assert render_text(r, CATALOG) == (
+        "orders in the last 90 days exactly 1 and total spend at most ¥210"
+    )
+    assert render_text(r, CATALOG, "zh") == "近90天订单数等于1且累计消费不超过¥210"
+    # the same bounds strict on one side stay a range (nobody matches them, but it is exact)
+    open_range = rule([("orders_90d", ">", 1), ("orders_90d", "<=", 1)])
+    assert "more than 1" in render_text(open_range, CATALOG)
+
+
 @pytest.mark.parametrize(
     ("cond", "en", "zh"),
     [
