@@ -43,8 +43,8 @@ def match_segments(
     """
     old = np.where(old_labels >= 0, old_labels, n_old)
     new = np.where(new_labels >= 0, new_labels, n_new)
-    movement = np.zeros((n_old + 1, n_new + 1), dtype=np.int64)
-    np.add.at(movement, (old, new), 1)
+    movement = np.bincount(old * (n_new + 1) + new, minlength=(n_old + 1) * (n_new + 1))
+    movement = movement.reshape(n_old + 1, n_new + 1).astype(np.int64)
     overlap = movement[:n_old, :n_new]
     pairs: dict[int, int] = {}
     if overlap.size:

@@ -10,12 +10,13 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..rules.catalog import FeatureInfo
 from .cluster import choose_k, merge_small_clusters, score_labels, strategy_for
@@ -23,7 +24,7 @@ from .compare import compare_models
 from .config import PipelineConfig, PipelineError
 from .evaluation import separation_scores
 from .explain import explain_clusters, rule_complexity
-from .metrics import fidelity, json_safe, price_of_explainability
+from .metrics import fidelity, json_safe, pair_counts, price_of_explainability
 from .naming import name_segments
 from .preprocess import clean_frame, prepare
 from .profile import segment_profiles, segment_zscores
@@ -52,6 +53,12 @@ class _Stages:
         self.done = min(1.0, self.done + STAGES[stage])
         if self.progress is not None:
             self.progress(stage, round(self.done, 4))
+
+
+@cache
+def _threadpools() -> ThreadpoolController:
+    """The process's BLAS/OpenMP pools, found once (finding them costs ~0.1 s a run)."""
+    return ThreadpoolController()
 
 
 def _distinct_rows(X: np.ndarray, need: int) -> int:
@@ -141,7 +148,7 @@ def run_pipeline(
         all features constant, an unknown column, bad values or parameters.
     """
     config.validate()
-    with threadpool_limits(limits=config.threads):
+    with _threadpools().limit(limits=config.threads):
         return _run(frame, catalog, config, progress, defer_diagnostics, shop_medians)
 
 
@@ -286,7 +293,7 @@ class Diagnostics:
     stages: _Stages
 
     def __call__(self) -> tuple[dict, dict[str, float]]:
-        with threadpool_limits(limits=self.threads):
+        with _threadpools().limit(limits=self.threads):
             return self._compute()
 
     def _compute(self) -> tuple[dict, dict[str, float]]:
@@ -337,10 +344,8 @@ def map_sample(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.nd
 
 def confusion(rule_labels: np.ndarray, cluster_labels: np.ndarray, k: int) -> list[list[int]]:
     """``[i][j]``: customers the rules put in segment i and the clustering in cluster j."""
-    matrix = np.zeros((k, k), dtype=np.int64)
     keep = rule_labels >= 0
-    np.add.at(matrix, (rule_labels[keep], cluster_labels[keep]), 1)
-    return matrix.tolist()
+    return pair_counts(rule_labels[keep], cluster_labels[keep], k).tolist()
 
 
 def customer_map(X: np.ndarray, labels: np.ndarray, sample: np.ndarray,

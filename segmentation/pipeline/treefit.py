@@ -128,6 +128,7 @@ class _Fitter:
         self.cols = SortedColumns(Z, min_leaf)
         self.min_size = min_size
         self.max_attempts = 12
+        self._excess: dict[tuple, int] = {}
 
     # -- helpers ---------------------------------------------------------
     def leaf_costs(self, tree: ThresholdTree, leaf_of: np.ndarray) -> np.ndarray:
@@ -142,8 +143,18 @@ class _Fitter:
         return float(self.losses[np.arange(len(leaf_of)), np.asarray(tree.label)[leaf_of]].sum())
 
     def excess(self, tree: ThresholdTree) -> int:
-        """Return how far the tree's rules are over the complexity budget."""
-        return 0 if self.complexity is None else int(self.complexity(tree))
+        """Return how far the tree's rules are over the complexity budget.
+
+        Memoised by the tree's reachable structure: the search asks again about
+        trees it has seen (after a relabel that changed nothing, a refused
+        move), and the answer costs a rule simplification in Python.
+        """
+        if self.complexity is None:
+            return 0
+        key = tree.signature()
+        if key not in self._excess:
+            self._excess[key] = int(self.complexity(tree))
+        return self._excess[key]
 
     def sizes_ok(self, tree: ThresholdTree, leaf_of: np.ndarray) -> bool:
         """Return whether every label keeps at least ``min_size`` rows."""
@@ -388,6 +399,28 @@ class _Fitter:
                     break
         return best
 
+    def polish(self, fit: TreeFit) -> TreeFit:
+        """``fit`` (searched on a sample) with thresholds and labels optimised on these rows.
+
+        Only alternating optimisation: the shape stays, so the budget and the
+        leaf count hold; a polished tree that stops covering every label is
+        not kept.
+        """
+        tree = fit.tree.copy()
+        leaf_of = tree.apply(self.Z)
+        self.relabel(tree, leaf_of)
+        for _ in range(8):
+            before = self.cost(tree, leaf_of)
+            leaf_of = self.tao_pass(tree, leaf_of)
+            self.relabel(tree, leaf_of)
+            if self.cost(tree, leaf_of) >= before - 1e-7 * before:
+                break
+        tree = tree.compact(np.bincount(leaf_of, minlength=len(tree.feature)))
+        if not self.covers(tree) or self.excess(tree) > self.excess(fit.tree):
+            tree = fit.tree
+        return TreeFit(tree, self.cost(tree, tree.apply(self.Z)), fit.rounds, fit.start,
+                       self.excess(tree), free_tree=fit.free_tree)
+
     def covers(self, tree: ThresholdTree) -> bool:
         """Return whether every label has rows and at least ``min_size`` of them."""
         leaf_of = tree.apply(self.Z)
@@ -412,6 +445,7 @@ def fit_threshold_tree(
     cost_tolerance: float = 0.02,
     max_depth: int | None = None,
     mismatch_penalty: float = MISMATCH_PENALTY,
+    search_rows: int | None = None,
 ) -> TreeFit:
     """Fit a threshold tree on raw columns that reproduces a clustering.
 
@@ -458,6 +492,13 @@ def fit_threshold_tree(
     mismatch_penalty : float
         Extra cost, in median margins, of a row put in another cluster's
         leaf (0: the pure k-means cost, as ExKMC).
+    search_rows : int, optional
+        With more rows than this, the structure (which splits, which leaves)
+        is searched on a random sample of this many rows, then every split's
+        threshold and every leaf's label are polished on all rows
+        (alternating optimisation, the same tree shape). The search runs many
+        refinements; the polish one, so the fit costs about the search on the
+        sample plus one pass over every row.
 
     Returns
     -------
@@ -466,6 +507,20 @@ def fit_threshold_tree(
     X = np.asarray(X, dtype=float)
     Z = np.asarray(Z, dtype=float)
     labels = np.asarray(labels, dtype=np.intp)
+    if search_rows is not None and len(X) > search_rows:
+        sample = np.sort(np.random.default_rng(random_state).choice(
+            len(X), search_rows, replace=False))
+        share = search_rows / len(X)
+        searched = fit_threshold_tree(
+            X[sample], Z[sample], labels[sample], centres, max_leaves=max_leaves,
+            min_leaf=max(1, round(min_leaf * share)), min_size=max(1, round(min_size * share)),
+            min_gain_share=min_gain_share, inits=inits, random_state=random_state,
+            restructure=restructure, complexity=complexity, cost_tolerance=cost_tolerance,
+            max_depth=max_depth, mismatch_penalty=mismatch_penalty,
+        )
+        fitter = _Fitter(X, Z, labels, np.asarray(centres, dtype=float), min_leaf, min_size,
+                         complexity, mismatch_penalty)
+        return fitter.polish(searched)
     fitter = _Fitter(
         X, Z, labels, np.asarray(centres, dtype=float), min_leaf, min_size, complexity,
         mismatch_penalty,
