@@ -4,7 +4,9 @@ A segment is named RFM-style: "Recent high spenders" / "近期高消费客户",
 "Lapsed customers" / "流失客户", "New customers" / "新客户". Built-in
 features have meanings below; any other feature falls back to
 "High <label>" / "<label>较高". Names are unique within a run: a
-distinguishing trait is added, then a number as the last resort.
+distinguishing trait is added (with rules: a further guaranteed word, else a
+bound every member meets, "Lapsed customers, total spend more than ¥300"),
+then a number as the last resort.
 
 Names come from the rule
 ------------------------
@@ -191,11 +193,15 @@ def _shared_bounds(rule: Rule, z: Mapping[str, float]) -> list[Condition]:
 
 
 def _rule_phrase(
-    rule: Rule, z: Mapping[str, float], catalog: Mapping[str, FeatureInfo]
-) -> tuple[str, str] | None:
-    """A name stating the rule's shared bounds ("Orders at least 6, recency at most 100 days")."""
-    bounds = _shared_bounds(rule, z)
-    features = list(dict.fromkeys(c.feature for c in bounds))[:2]
+    rule: Rule, z: Mapping[str, float], catalog: Mapping[str, FeatureInfo],
+    skip: set[str] = frozenset(), count: int = 2,
+) -> tuple[str, str, set[str]] | None:
+    """The rule's shared bounds as words ("orders at least 6, recency at most 100 days").
+
+    At most ``count`` features, none of ``skip``; returns ``(en, zh, features)``.
+    """
+    bounds = [c for c in _shared_bounds(rule, z) if c.feature not in skip]
+    features = list(dict.fromkeys(c.feature for c in bounds))[:count]
     if not features:
         return None
     parts = []
@@ -204,7 +210,7 @@ def _rule_phrase(
         parts.append(Rule((Clause(mine),)))
     en = ", ".join(render_text(p, catalog, "en") for p in parts)
     zh = "，".join(render_text(p, catalog, "zh") for p in parts)
-    return en[0].upper() + en[1:], zh
+    return en, zh, set(features)
 
 
 def _base_name(traits: list[_Trait]) -> tuple[str, str, set[str]]:
@@ -324,9 +330,10 @@ def name_segments(
         en, zh, used = _base_name(traits)
         phrase = _rule_phrase(rules[a], z, catalog) if rules is not None and not traits else None
         if phrase is not None:  # no word holds for every member: state the rule's shared bounds
-            en, zh = phrase
+            en, zh, used = phrase
+            en = en[0].upper() + en[1:]
         bases.append([en, zh, used, traits])
-    _disambiguate(bases, zscores, catalog, by_rule=rules is not None)
+    _disambiguate(bases, zscores, catalog, rules)
     out = []
     for (en, zh, _, _), z, profile in zip(bases, zscores, profiles, strict=True):
         d_en, d_zh = describe_segment(profile, z, catalog)
@@ -334,7 +341,9 @@ def name_segments(
     return out
 
 
-def _disambiguate(bases: list[list], zscores, catalog, by_rule: bool = False) -> None:
+def _disambiguate(bases: list[list], zscores, catalog, rules: Sequence[Rule] | None) -> None:
+    """Make names unique: a further word, else (with rules) a bound, numbers last."""
+    by_rule = rules is not None
     for lang in (0, 1):
         groups: dict[str, list[int]] = {}
         for i, b in enumerate(bases):
@@ -345,14 +354,19 @@ def _disambiguate(bases: list[list], zscores, catalog, by_rule: bool = False) ->
             for i in members:  # add the strongest trait not yet in the name
                 en, zh, used, traits = bases[i]
                 z = zscores[i]
-                if by_rule:  # only words the rule guarantees
+                if by_rule:  # only words the rule guarantees, else one of its shared bounds
                     trait = next((t for t in traits if t.feature not in used), None)
-                    if trait is None:
-                        continue
-                    sign = 1.0 if trait.direction == "high" else -1.0
-                    p_en, p_zh = _phrase(trait.feature, sign, catalog)
+                    if trait is not None:
+                        sign = 1.0 if trait.direction == "high" else -1.0
+                        p_en, p_zh = _phrase(trait.feature, sign, catalog)
+                        extra = {trait.feature}
+                    else:
+                        bound = _rule_phrase(rules[i], z, catalog, skip=used, count=1)
+                        if bound is None:
+                            continue
+                        p_en, p_zh, extra = bound
                     bases[i][0], bases[i][1] = f"{en}, {p_en}", f"{zh}（{p_zh}）"
-                    used.add(trait.feature)
+                    used |= extra
                     continue
                 extra = next(
                     (f for f, _ in sorted(z.items(), key=lambda kv: -abs(kv[1])) if f not in used),

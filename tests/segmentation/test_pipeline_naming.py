@@ -138,3 +138,22 @@ def test_names_hold_against_the_shop_medians_the_caller_gives():
                                        catalog), segment.name_en
     own = run_pipeline(frame, catalog, PipelineConfig(n_clusters=4, random_state=0))
     assert [s.name_en for s in own.segments] != [s.name_en for s in result.segments]
+
+
+def test_two_segments_with_one_name_are_told_apart_by_their_bounds_not_numbers():
+    from segmentation.pipeline.naming import name_contradictions
+    from segmentation.rules import Clause, Condition, Rule
+
+    stats = {"mean": 200.0, "median": 200.0, "overall_mean": 40.0, "overall_median": 40.0}
+    p = {"recency_days": stats}
+    z = {"recency_days": 1.5}
+    high = Rule((Clause((Condition("recency_days", ">", 90), Condition("total_spend", ">", 300))),))
+    low = Rule((Clause((Condition("recency_days", ">", 90), Condition("total_spend", "<=", 300))),))
+    names = name_segments([z, z], [p, p], CATALOG, rules=[high, low])
+    assert [(n.name_en, n.name_zh) for n in names] == [
+        ("Lapsed customers, total spend more than ¥300", "流失客户（累计消费超过¥300）"),
+        ("Lapsed customers, total spend at most ¥300", "流失客户（累计消费不超过¥300）"),
+    ]
+    shop = {"recency_days": 40.0, "total_spend": 500.0}
+    for name, rule in zip(names, (high, low), strict=True):
+        assert name_contradictions(name.name_en, name.name_zh, rule, shop, CATALOG) == []
