@@ -39,7 +39,7 @@ from .metrics import fidelity, price_of_explainability
 from .preprocess import Prepared, SplitColumn
 from .readable import ReadableReport, make_readable
 from .result import assign_segments
-from .rulebuild import round_thresholds, tree_rules
+from .rulebuild import leaf_paths, path_rule, round_thresholds, tree_rules
 from .tree import ThresholdTree
 from .treefit import Complexity, fit_threshold_tree
 
@@ -123,12 +123,23 @@ def rules_excess(rules: list[Rule], max_conditions: int | None, max_clauses: int
 def budget_excess(
     columns: tuple[SplitColumn, ...], k: int, max_conditions: int | None, max_clauses: int | None
 ) -> Complexity | None:
-    """``excess(tree)``: :func:`rules_excess` of the tree's simplified rules (None: no budget)."""
+    """``excess(tree)``: :func:`rules_excess` of the tree's simplified rules (None: no budget).
+
+    The excess adds up over rules, and one label's rule only changes when its
+    own leaves' paths do, so each rule's share is remembered by its paths: the
+    search asks about thousands of trees that differ in one or two rules.
+    """
     if max_conditions is None and max_clauses is None:
         return None
+    known: dict[tuple, int] = {}
+
+    def rule_excess(paths: tuple) -> int:
+        if paths not in known:
+            known[paths] = rules_excess([path_rule(paths, columns)], max_conditions, max_clauses)
+        return known[paths]
 
     def excess(tree: ThresholdTree) -> int:
-        return rules_excess(tree_rules(tree, columns, k), max_conditions, max_clauses)
+        return sum(rule_excess(paths) for paths in leaf_paths(tree, k))
 
     return excess
 

@@ -128,9 +128,26 @@ def tree_rules(
         Evaluated on the raw frame with :func:`segmentation.rules.evaluate`, rule
         ``a`` selects exactly the complete rows the tree labels ``a``.
     """
-    clauses: list[list[Clause]] = [[] for _ in range(k)]
+    paths = leaf_paths(tree, k)
+    return [path_rule(p, columns, simplified=simplified) for p in paths]
+
+
+Path = tuple[tuple[int, float, bool], ...]
+
+
+def leaf_paths(tree: ThresholdTree, k: int) -> list[tuple[Path, ...]]:
+    """Per label ``0..k-1``, the paths ``((column, threshold, goes_left), ...)`` of its leaves."""
+    out: list[list[Path]] = [[] for _ in range(k)]
     for leaf, path in tree.paths().items():
-        conditions = tuple(_condition(columns[f], t, left) for f, t, left in path)
-        clauses[tree.label[leaf]].append(Clause(conditions))
-    rules = [Rule(tuple(c)) for c in clauses]
-    return [simplify(r) for r in rules] if simplified else rules
+        out[tree.label[leaf]].append(tuple(path))
+    return [tuple(p) for p in out]
+
+
+def path_rule(
+    paths: Sequence[Path], columns: Sequence[SplitColumn], *, simplified: bool = True
+) -> Rule:
+    """The rule selecting the rows that follow one of ``paths`` (see :func:`tree_rules`)."""
+    rule = Rule(tuple(
+        Clause(tuple(_condition(columns[f], t, left) for f, t, left in path)) for path in paths
+    ))
+    return simplify(rule) if simplified else rule

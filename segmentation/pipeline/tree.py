@@ -106,13 +106,6 @@ class ThresholdTree:
         """Number of reachable leaves."""
         return len(self.leaves())
 
-    def signature(self) -> tuple:
-        """A hashable key of the reachable tree: equal for trees that split and label alike."""
-        return tuple(
-            (self.label[n],) if self.is_leaf(n) else (self.feature[n], self.threshold[n])
-            for n in self.nodes()
-        )
-
     def apply(self, Z: np.ndarray, start: int = 0) -> np.ndarray:
         """Return the leaf id each row of ``Z`` reaches from node ``start``."""
         feature = np.asarray(self.feature)

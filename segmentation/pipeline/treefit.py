@@ -128,7 +128,6 @@ class _Fitter:
         self.cols = SortedColumns(Z, min_leaf)
         self.min_size = min_size
         self.max_attempts = 12
-        self._excess: dict[tuple, int] = {}
 
     # -- helpers ---------------------------------------------------------
     def leaf_costs(self, tree: ThresholdTree, leaf_of: np.ndarray) -> np.ndarray:
@@ -143,18 +142,8 @@ class _Fitter:
         return float(self.losses[np.arange(len(leaf_of)), np.asarray(tree.label)[leaf_of]].sum())
 
     def excess(self, tree: ThresholdTree) -> int:
-        """Return how far the tree's rules are over the complexity budget.
-
-        Memoised by the tree's reachable structure: the search asks again about
-        trees it has seen (after a relabel that changed nothing, a refused
-        move), and the answer costs a rule simplification in Python.
-        """
-        if self.complexity is None:
-            return 0
-        key = tree.signature()
-        if key not in self._excess:
-            self._excess[key] = int(self.complexity(tree))
-        return self._excess[key]
+        """Return how far the tree's rules are over the complexity budget."""
+        return 0 if self.complexity is None else int(self.complexity(tree))
 
     def sizes_ok(self, tree: ThresholdTree, leaf_of: np.ndarray) -> bool:
         """Return whether every label keeps at least ``min_size`` rows."""

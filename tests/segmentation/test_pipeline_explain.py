@@ -173,3 +173,21 @@ def test_a_shape_searched_on_a_sample_is_polished_on_every_row():
     # 20,000 rows, 5,000 searched: +1.7% cost and -0.4% fidelity on average, -1.6% at worst).
     assert cost(fast.tree) <= 1.03 * cost(full.tree)
     assert fidelity(fast.tree.predict(Z), labels) >= fidelity(full.tree.predict(Z), labels) - 0.01
+
+
+def test_the_budget_excess_remembered_per_rule_equals_the_excess_of_the_whole_rules():
+    from segmentation.pipeline.explain import budget_excess, rules_excess
+
+    frame, catalog = tied_table()
+    prepared = prepare(frame, catalog)
+    km = KMeans(4, n_init=2, random_state=0).fit(prepared.X)
+    fit = fit_threshold_tree(prepared.X, prepared.Z, km.labels_, km.cluster_centers_,
+                             max_leaves=12, random_state=0)
+    excess = budget_excess(prepared.columns, 4, 2, 1)
+    trees = [fit.tree]
+    for node in fit.tree.internal()[:4]:  # neighbours sharing most of their rules
+        trees += [fit.tree.hoist(node, True), fit.tree.hoist(node, False)]
+    seen = [excess(t) for t in trees] + [excess(t) for t in reversed(trees)]
+    truth = [rules_excess(tree_rules(t, prepared.columns, 4), 2, 1) for t in trees]
+    assert seen == truth + truth[::-1]
+    assert max(truth) > 0 and len(set(truth)) > 1
