@@ -194,13 +194,14 @@ def _shared_bounds(rule: Rule, z: Mapping[str, float]) -> list[Condition]:
 
 def _rule_phrase(
     rule: Rule, z: Mapping[str, float], catalog: Mapping[str, FeatureInfo],
-    skip: set[str] = frozenset(), count: int = 2,
+    skip: set[str] = frozenset(), count: int = 2, avoid: set[Condition] = frozenset(),
 ) -> tuple[str, str, set[str]] | None:
     """The rule's shared bounds as words ("orders at least 6, recency at most 100 days").
 
-    At most ``count`` features, none of ``skip``; returns ``(en, zh, features)``.
+    At most ``count`` features, none of ``skip``, no bound of ``avoid``;
+    returns ``(en, zh, features)``.
     """
-    bounds = [c for c in _shared_bounds(rule, z) if c.feature not in skip]
+    bounds = [c for c in _shared_bounds(rule, z) if c.feature not in skip and c not in avoid]
     features = list(dict.fromkeys(c.feature for c in bounds))[:count]
     if not features:
         return None
@@ -361,7 +362,11 @@ def _disambiguate(bases: list[list], zscores, catalog, rules: Sequence[Rule] | N
                         p_en, p_zh = _phrase(trait.feature, sign, catalog)
                         extra = {trait.feature}
                     else:
-                        bound = _rule_phrase(rules[i], z, catalog, skip=used, count=1)
+                        # a bound the namesakes do not share tells them apart
+                        others = {c for j in members if j != i
+                                  for c in _shared_bounds(rules[j], zscores[j])}
+                        bound = _rule_phrase(rules[i], z, catalog, skip=used, count=1,
+                                             avoid=others)
                         if bound is None:
                             continue
                         p_en, p_zh, extra = bound
