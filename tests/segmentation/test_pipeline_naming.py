@@ -157,3 +157,19 @@ def test_two_segments_with_one_name_are_told_apart_by_their_bounds_not_numbers()
     shop = {"recency_days": 40.0, "total_spend": 500.0}
     for name, rule in zip(names, (high, low), strict=True):
         assert name_contradictions(name.name_en, name.name_zh, rule, shop, CATALOG) == []
+
+
+def test_namesakes_are_not_told_apart_by_a_bound_they_share():
+    from segmentation.rules import Clause, Condition, Rule
+
+    stats = {"mean": 200.0, "median": 200.0, "overall_mean": 40.0, "overall_median": 40.0}
+    p = {"recency_days": stats}
+    z = {"recency_days": 1.5, "tenure_days": 1.2, "total_spend": 0.1}
+    shared = (Condition("recency_days", ">", 90), Condition("tenure_days", ">", 200))
+    high = Rule((Clause((*shared, Condition("total_spend", ">", 300))),))
+    low = Rule((Clause((*shared, Condition("total_spend", "<=", 300))),))
+    names = name_segments([z, z], [p, p], CATALOG, rules=[high, low])
+    assert [n.name_en for n in names] == [
+        "Lapsed customers, total spend more than ¥300",
+        "Lapsed customers, total spend at most ¥300",
+    ]
