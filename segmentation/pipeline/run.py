@@ -63,8 +63,11 @@ def _threadpools() -> ThreadpoolController:
 
 def _distinct_rows(X: np.ndarray, need: int) -> int:
     """Count distinct rows, stopping early once ``need`` are found in a prefix."""
-    head = len(np.unique(X[:50_000], axis=0))
-    return head if head >= need or len(X) <= 50_000 else len(np.unique(X, axis=0))
+    for prefix in (1_000, 50_000):
+        head = len(np.unique(X[:prefix], axis=0))
+        if head >= need or len(X) <= prefix:
+            return head
+    return len(np.unique(X, axis=0))
 
 
 def _candidate_ks(config: PipelineConfig, X: np.ndarray) -> list[int]:
