@@ -13,7 +13,9 @@ def run_segmentation(run_id: int) -> str:
     return execute_run(run_id=run_id).status
 
 
-@shared_task(name="segmentation.watch_run", acks_late=True,
+# A watchdog killed with its worker goes back to the queue (acks_late alone acks it on
+# worker loss, and the run would have nobody left to look at it): watching is idempotent.
+@shared_task(name="segmentation.watch_run", acks_late=True, reject_on_worker_lost=True,
              autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def watch_run(run_id: int) -> str:
     """A run's own watchdog: requeue or fail it when its worker died; its status."""

@@ -213,9 +213,10 @@ def test_a_run_whose_worker_dies_is_requeued_once_then_failed(transactional_db, 
 
     wait_until(lambda: state() == (RunStatus.RUNNING, 0), timeout=60, what="the run to start")
     kill_pool(worker)
-    wait_until(lambda: state() == (RunStatus.RUNNING, 1), timeout=90,
+    # Each step waits for a new pool process (Django starts in it) and two watchdog rounds.
+    wait_until(lambda: state() == (RunStatus.RUNNING, 1), timeout=180,
                what="the run to be requeued and started again")
     kill_pool(worker)
-    wait_until(lambda: state()[0] == RunStatus.FAILED, timeout=90, what="the run to fail")
+    wait_until(lambda: state()[0] == RunStatus.FAILED, timeout=180, what="the run to fail")
     assert "stopped" in run.error and run.finished_at is not None
     assert SegmentationRun.objects.get(pk=run.pk).segments.count() == 0

@@ -55,3 +55,10 @@ def test_the_watchdog_looks_again_while_the_run_lives(running, monkeypatch):
     SegmentationRun.objects.filter(pk=running.pk).update(status=RunStatus.SUCCEEDED)
     assert runwatch.watch(running.pk) == RunStatus.SUCCEEDED
     assert scheduled == [running.pk]
+
+
+def test_a_watchdog_killed_with_its_worker_goes_back_to_the_queue():
+    """acks_late alone acks a task whose worker died: the run would have no watchdog left."""
+    from segmentation.tasks import watch_run
+
+    assert watch_run.acks_late and watch_run.reject_on_worker_lost
