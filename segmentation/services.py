@@ -189,6 +189,10 @@ def execute_run(
     run = SegmentationRun.objects.select_related("segmentation").get(pk=run_id)
     if not claimed:
         logger.info("run %s is %s; nothing to do", run_id, run.status)
+        if run.status == RunStatus.RUNNING:
+            # The task again while the run is running: its worker died, maybe before
+            # it queued the watchdog below. Watch it, or nobody ends it.
+            schedule_watch(run_id)
         return run
     now = now or timezone.now()
     timings: dict[str, float] = {}

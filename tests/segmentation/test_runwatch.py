@@ -62,3 +62,16 @@ def test_a_watchdog_killed_with_its_worker_goes_back_to_the_queue():
     from segmentation.tasks import watch_run
 
     assert watch_run.acks_late and watch_run.reject_on_worker_lost
+
+
+def test_a_task_that_finds_its_run_running_makes_sure_a_watchdog_looks(running, monkeypatch):
+    """Its worker died between starting the run and queueing the run's watchdog."""
+    from segmentation import services
+
+    scheduled = []
+    monkeypatch.setattr(services, "schedule_watch", scheduled.append)
+    assert services.execute_run(run_id=running.pk).status == RunStatus.RUNNING
+    assert scheduled == [running.pk]
+    SegmentationRun.objects.filter(pk=running.pk).update(status=RunStatus.SUCCEEDED)
+    services.execute_run(run_id=running.pk)
+    assert scheduled == [running.pk]  # a finished run needs no watchdog
