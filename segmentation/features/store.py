@@ -7,12 +7,13 @@ refresh of a million customers never moves their features through Python.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from .. import pgbinary
 from ..models import CustomerFeatures
@@ -164,6 +165,160 @@ def _replace_through_staging(chosen: list, now: datetime, batch_size: int,
         cursor.execute(f"INSERT INTO {table} SELECT * FROM {STAGING_TABLE}")
         cursor.execute(f"DROP TABLE {STAGING_TABLE}")
     return frame
+
+
+#: Connections that compute the feature batches side by side (PostgreSQL, outside a
+#: transaction): the aggregation is the run's largest cost and a single query uses one core.
+FEATURE_CONNECTIONS = 2
+
+
+class FeatureTable:
+    """Features computed for everyone; the feature table is being replaced in the background.
+
+    ``frame`` is ready at once; ``wait()`` returns once the table holds the same rows
+    (committed), and raises what its writer raised.
+    """
+
+    def __init__(self, frame: pd.DataFrame, writer: threading.Thread | None = None) -> None:
+        self.frame = frame
+        self._writer = writer
+        self.error: BaseException | None = None
+
+    def wait(self) -> None:
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+def compute_feature_table(
+    *,
+    now: datetime,
+    keep: Sequence[str] | None = None,
+    batch_size: int = 100_000,
+    features: FeatureRegistry = registry,
+    names: Sequence[str] | None = None,
+) -> FeatureTable:
+    """:func:`refresh_feature_table` for a run: the frame at once, the table written meanwhile.
+
+    On PostgreSQL outside a transaction, with only features stored in their own
+    column: FEATURE_CONNECTIONS connections compute the batches side by side, each
+    read in binary (no table in between), and another thread replaces the table from
+    the frame (binary COPY, one transaction) while the caller goes on with the frame;
+    the caller calls ``wait()`` before it relies on the table. Elsewhere (a caller's
+    transaction, whose rows other connections cannot see; host features in ``extra``)
+    it is ``refresh_feature_table``, already written.
+    """
+    chosen = with_fallbacks(list(names) if names is not None else features.names(), features)
+    keep = list(keep) if keep is not None else features.names()
+    shown = [f.name for f in chosen if not f.hidden]
+    batches = id_ranges(batch_size) if connection.vendor == "postgresql" else []
+    if (connection.in_atomic_block or not batches
+            or any(name not in COLUMN_FEATURES for name in shown)):
+        return FeatureTable(refresh_feature_table(now=now, keep=keep, batch_size=batch_size,
+                                                  features=features, names=names))
+    columns = _compute_side_by_side(chosen, now, batches, features)
+    ids, values = columns[0], dict(zip(shown, columns[1:], strict=True))
+    table = FeatureTable(_frame(ids, {name: values.get(name) for name in keep}))
+    writer = threading.Thread(target=_write_in_background, args=(table, ids, values, now),
+                              name="feature-table-writer", daemon=True)
+    table._writer = writer
+    writer.start()
+    return table
+
+
+def _frame(ids: np.ndarray, columns: dict[str, np.ndarray | None]) -> pd.DataFrame:
+    """A float frame indexed by customer id; a column not computed is missing (NaN)."""
+    frame = pd.DataFrame({name: np.full(len(ids), np.nan) if values is None else values
+                          for name, values in columns.items()},
+                         index=pd.Index(ids, name="customer_id"), columns=list(columns))
+    return frame if frame.index.is_monotonic_increasing else frame.sort_index()
+
+
+def _compute_side_by_side(chosen: list, now: datetime, batches: list[dict],
+                          features: FeatureRegistry) -> list[np.ndarray]:
+    """Customer ids and each shown feature (NaN when missing), batches spread over connections."""
+    results: list[list[np.ndarray] | None] = [None] * len(batches)
+    errors: list[BaseException] = []
+    claimed = iter(range(len(batches)))
+    lock = threading.Lock()
+
+    def work() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET jit = off")  # see _replace_through_staging
+            while not errors:
+                with lock:
+                    index = next(claimed, None)
+                if index is None:
+                    return
+                select = feature_select(now=now, id_filter=batches[index], features=chosen,
+                                        registry_=features)
+                results[index] = _copy_out(select)
+        except BaseException as error:  # noqa: BLE001 — raised again by the caller
+            errors.append(error)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    threads = [threading.Thread(target=work, name=f"features-{i}", daemon=True)
+               for i in range(min(FEATURE_CONNECTIONS, len(batches)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return [np.concatenate(parts) for parts in zip(*results, strict=True)]
+
+
+def _copy_out(select: FeatureSelect) -> list[np.ndarray]:
+    """One batch through a binary COPY: fixed-width rows, a missing value sent as NaN."""
+    qn = connection.ops.quote_name
+    values = "".join(f", COALESCE(f.{qn(name)}, 'NaN')" for name in select.names)
+    sql = f"SELECT f.{qn('customer_id')}::bigint{values} FROM ({select.sql}) f"
+    types = [np.dtype(np.int64), *[np.dtype(np.float64)] * len(select.names)]
+    with connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY ({sql}) TO STDOUT WITH (FORMAT binary)", select.params) as copy:
+        return pgbinary.unpack(copy, types)
+
+
+def _write_in_background(table: FeatureTable, ids: np.ndarray, values: dict[str, np.ndarray],
+                         now: datetime) -> None:
+    try:
+        _write_table(ids, values, now)
+    except BaseException as error:  # noqa: BLE001 — raised by wait()
+        table.error = error
+    finally:
+        connections.close_all()  # this thread's own connection
+
+
+@transaction.atomic
+def _write_table(ids: np.ndarray, values: dict[str, np.ndarray], now: datetime) -> None:
+    """Replace the feature table with these rows: binary COPY into a temporary table, then
+    TRUNCATE and one INSERT ... SELECT (NaN back to NULL), so readers never see it half-written.
+    """
+    qn = connection.ops.quote_name
+    table = qn(CustomerFeatures._meta.db_table)
+    names = list(values)
+    data = pgbinary.pack([ids, *values.values()],
+                         [np.dtype(np.int64), *[np.dtype(np.float64)] * len(names)])
+    picked = "".join(f", NULLIF(s.{qn(name)}, 'NaN')" for name in names)
+    target = ", ".join(qn(c) for c in ["customer_id", "computed_at", *names, "extra"])
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(f"CREATE TEMPORARY TABLE {STAGING_TABLE} (customer_id bigint"
+                       + "".join(f", {qn(name)} double precision" for name in names)
+                       + ") ON COMMIT DROP")
+        with cursor.cursor.copy(f"COPY {STAGING_TABLE} FROM STDIN WITH (FORMAT binary)") as copy:
+            copy.write(data)
+        del data
+        cursor.execute(f"TRUNCATE {table}")
+        cursor.execute(f"INSERT INTO {table} ({target}) SELECT s.{qn('customer_id')}, %s"
+                       f"{picked}, '{{}}'::jsonb FROM {STAGING_TABLE} s",
+                       [connection.ops.adapt_datetimefield_value(now)])
+        cursor.execute(f"DROP TABLE {STAGING_TABLE}")
 
 
 def refresh_features_of(
