@@ -230,7 +230,7 @@ def execute_run(
         timings.update(result.timings)
         _report(run_id, "saving", FEATURES_SHARE + PIPELINE_SHARE, progress)
         started = time.perf_counter()
-        table.wait()
+        table.wait()  # counted in "saving": usually written long before
         _save_result(run, result, frame.index.to_numpy(), now=as_of.moment,
                      pending=result.diagnostics is not None)
         timings["saving"] = time.perf_counter() - started

@@ -214,7 +214,9 @@ def compute_feature_table(
     chosen = with_fallbacks(list(names) if names is not None else features.names(), features)
     keep = list(keep) if keep is not None else features.names()
     shown = [f.name for f in chosen if not f.hidden]
-    batches = id_ranges(batch_size) if connection.vendor == "postgresql" else []
+    # Two batches per connection at least, so that a small shop is shared out too.
+    batches = (id_ranges(batch_size, at_least=2 * FEATURE_CONNECTIONS)
+               if connection.vendor == "postgresql" else [])
     if (connection.in_atomic_block or not batches
             or any(name not in COLUMN_FEATURES for name in shown)):
         return FeatureTable(refresh_feature_table(now=now, keep=keep, batch_size=batch_size,
