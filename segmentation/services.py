@@ -22,7 +22,7 @@ from django.utils import timezone
 from .conf import segmentation_settings
 from .features import ORDERS, registry
 from .features.asof import AsOf, choose_as_of
-from .features.store import refresh_feature_table
+from .features.store import FeatureTable, compute_feature_table, refresh_feature_table
 from .membership import write_members
 from .models import (
     RunStatus,
@@ -196,6 +196,7 @@ def execute_run(
         return run
     now = now or timezone.now()
     timings: dict[str, float] = {}
+    table: FeatureTable | None = None
     # A worker that dies now leaves the run silent: the watchdog requeues or fails it.
     schedule_watch(run_id)
     heartbeat = Heartbeat(run_id).start()
@@ -212,10 +213,13 @@ def execute_run(
         started = time.perf_counter()
         _report(run_id, "features", 0.0, progress)
         computed = features_to_compute(names)
-        frame = refresh_feature_table(
+        # The feature table is written in the background while the pipeline runs on the
+        # frame; the run waits for it before it saves (live segments read that table).
+        table = compute_feature_table(
             now=as_of.moment, keep=computed, names=computed,
             batch_size=segmentation_settings.FEATURE_BATCH_SIZE,
         )
+        frame = table.frame
         timings["features"] = time.perf_counter() - started
 
         def pipeline_progress(stage: str, fraction: float) -> None:
@@ -230,6 +234,7 @@ def execute_run(
         timings.update(result.timings)
         _report(run_id, "saving", FEATURES_SHARE + PIPELINE_SHARE, progress)
         started = time.perf_counter()
+        table.wait()  # counted in "saving": usually written long before
         _save_result(run, result, frame.index.to_numpy(), now=as_of.moment,
                      pending=result.diagnostics is not None)
         timings["saving"] = time.perf_counter() - started
@@ -245,6 +250,8 @@ def execute_run(
         logger.exception("segmentation run %s failed", run_id)
         _fail(run_id, f"{type(error).__name__}: {error}", timings)
     finally:
+        if table is not None:
+            _settle(table, run_id)
         heartbeat.stop()
     run.refresh_from_db()
     return run
@@ -355,6 +362,14 @@ def _fill_diagnostics(run_id: int, diagnostics: Callable[[], tuple[dict, dict]],
         metrics.update(extra)
         metrics.pop("diagnostics_pending", None)
         SegmentationRun.objects.filter(pk=run_id).update(metrics=metrics, timings=timings)
+
+
+def _settle(table: FeatureTable, run_id: int) -> None:
+    """Let a failed run's background feature-table write finish (it never outlives the run)."""
+    try:
+        table.wait()
+    except Exception:  # the run has already failed for its own reason
+        logger.exception("segmentation run %s: writing the feature table failed", run_id)
 
 
 def _fail(run_id: int, message: str, timings: dict[str, float]) -> None:

