@@ -60,6 +60,9 @@ class Prepared:
     numeric: tuple[str, ...]
     categorical: tuple[str, ...]
     transformer: ColumnTransformer
+    #: The kept features in raw units (numeric, then categorical), NaN for missing:
+    #: what rules are evaluated on.
+    clean: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
     def raw_columns(self, frame: pd.DataFrame) -> np.ndarray:
@@ -211,4 +214,5 @@ def prepare(frame: pd.DataFrame, catalog: Mapping[str, FeatureInfo]) -> Prepared
     missing = int(clean[list(kept)].isna().to_numpy().sum())
     if missing:
         notes.append(f"{missing} missing values were imputed for clustering (median)")
-    return Prepared(X, Z, tuple(columns), numeric, categorical, transformer, notes)
+    return Prepared(X, Z, tuple(columns), numeric, categorical, transformer,
+                    clean[list(numeric + categorical)], notes)

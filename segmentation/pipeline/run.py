@@ -26,7 +26,7 @@ from .evaluation import separation_scores
 from .explain import explain_clusters, rule_complexity
 from .metrics import fidelity, json_safe, pair_counts, price_of_explainability
 from .naming import name_segments
-from .preprocess import clean_frame, prepare
+from .preprocess import prepare
 from .profile import segment_profiles, segment_zscores
 from .result import PipelineResult, SegmentModel, SegmentResult
 
@@ -188,7 +188,7 @@ def _run(
                 f"into their nearest neighbour: k is {len(centres)} instead of {k}"
             )
     with stages("explain"):
-        clean = clean_frame(frame[list(prepared.numeric + prepared.categorical)], catalog)
+        clean = prepared.clean
         explained = explain_clusters(prepared, clean, cluster_labels, centres, catalog, config, rng)
         notes += explained.notes
         cluster_labels, centres = explained.cluster_labels, explained.centres
