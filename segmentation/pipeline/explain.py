@@ -1,8 +1,9 @@
 """The explain stage: from a clustering to one rule per segment.
 
 Fits the threshold tree (:mod:`.treefit`) on a sample of at most
-:data:`EXPLAIN_MAX_ROWS` rows (its shape searched on :data:`SEARCH_MAX_ROWS` of
-them, its thresholds then polished on the whole sample), moves thresholds to
+:data:`EXPLAIN_MAX_ROWS` rows (in a larger shop its shape is searched on
+:data:`SEARCH_MAX_ROWS` of them, its thresholds then polished on the whole
+sample), moves thresholds to
 nice numbers inside their data gaps (:mod:`.rulebuild`, no row moves), turns
 leaves into rules, rounds
 the thresholds further to readable values while at most
@@ -56,9 +57,10 @@ __all__ = [
 
 #: Rows the tree is fitted on; everybody else is assigned by the rules.
 EXPLAIN_MAX_ROWS = 20_000
-#: Rows the tree's shape is searched on; its thresholds are then polished on all fitted rows.
-#: The search refines a dozen trees, the polish one: ~3x faster at 100k customers, same
-#: fidelity there; on hard synthetic cases the shape found costs +1.7% on average.
+#: In a shop larger than EXPLAIN_MAX_ROWS, the rows the tree's shape is searched on; its
+#: thresholds are then polished on all fitted rows. The search refines a dozen trees, the
+#: polish one: ~3x faster at 100k customers, same fidelity there; on hard synthetic cases
+#: the shape found costs +1.7% on average, so a smaller shop keeps the search on every row.
 SEARCH_MAX_ROWS = 5_000
 #: Largest share of (sampled) customers whose segment threshold rounding may change.
 ROUNDING_MAX_CHANGED_SHARE = 0.001
@@ -208,7 +210,8 @@ def explain_clusters(
         tolerance = np.inf if config.budget_tolerance is None else config.budget_tolerance
         fit = fit_threshold_tree(
             Xs, Zs, ys, centres, complexity=complexity, cost_tolerance=tolerance,
-            max_depth=config.max_conditions, search_rows=SEARCH_MAX_ROWS, **fit_args
+            max_depth=config.max_conditions,
+            search_rows=SEARCH_MAX_ROWS if rows is not None else None, **fit_args
         )
         tree = round_thresholds(fit.tree, Zs, prepared.columns, catalog)
         paths = tree_rules(tree, prepared.columns, k, simplified=False)
