@@ -6,10 +6,11 @@ A writer only writes what it is given; deciding what to create or update is
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import Model, Q
@@ -17,6 +18,9 @@ from django.utils import timezone
 
 from ..conf import crm_settings
 from ..models import Customer, Order
+
+if TYPE_CHECKING:
+    from .columns import ColumnRows
 
 CUSTOMER_COLUMNS = [
     "external_id", "email", "name", "gender", "birth_date", "city", "country",
@@ -127,6 +131,35 @@ class PostgresCopyWriter(BatchWriter):
         rows = ((pk, *values(record), record["attributes"], now, now)
                 for pk, record in zip(ids, records, strict=True))
         self._copy(Customer, ["id", *CUSTOMER_COLUMNS, "created_at", "updated_at"], rows)
+        return ids
+
+    def insert_customer_columns(self, rows: ColumnRows, defaults: dict[str, Any]) -> list[int]:
+        """COPY new customers given column by column as COPY text (see
+        :mod:`crm.importing.columns`), a cell without a value taking ``defaults``; ids
+        drawn from the sequence as :meth:`insert_customers` does, and returned."""
+        from .columns import copy_text, escape_copy
+
+        count = len(rows)
+        ids = self._next_ids(Customer, count)
+        now = timezone.now().isoformat()
+        columns: list[Iterable[str]] = [list(map(str, ids))]
+        for name in CUSTOMER_COLUMNS[:-1]:
+            default = defaults[name]
+            default = "\\N" if default is None else escape_copy([copy_text(default)])[0]
+            values = rows.fields.get(name)
+            if values is None:
+                columns.append(itertools.repeat(default, count))
+            else:
+                columns.append([value or default for value in escape_copy(values)])
+        columns += [escape_copy(rows.attributes), itertools.repeat(now, count),
+                    itertools.repeat(now, count)]
+        text = "\n".join(map("\t".join, zip(*columns, strict=False))) + "\n"
+        quote = connection.ops.quote_name
+        names = ", ".join(map(quote, ["id", *CUSTOMER_COLUMNS, "created_at", "updated_at"]))
+        sql = f"COPY {quote(Customer._meta.db_table)} ({names}) FROM STDIN"
+        with connection.wrap_database_errors, connection.cursor() as cursor, \
+                cursor.cursor.copy(sql) as copy:
+            copy.write(text)
         return ids
 
     @staticmethod
