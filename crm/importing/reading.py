@@ -173,6 +173,7 @@ def open_csv(
         codecs.lookup(encoding)
     except LookupError:
         raise ImportFileError(f"unknown encoding {encoding!r}") from None
+    errors_before = _decode_errors[0]  # the header's reading decodes the first rows too
     text = io.TextIOWrapper(
         io.BufferedReader(_PrefixedStream(head, stream), buffer_size=SNIFF_BYTES),
         encoding=encoding, errors="rulecast_import", newline="",
@@ -188,7 +189,8 @@ def open_csv(
     if not header or not any(cell.strip() for cell in header):
         raise ImportFileError("the file is empty or has no header line")
     header = [cell.strip().lstrip("\ufeff") for cell in header]
-    return CsvFile(header, _chunks(text, reader.line_num, delimiter), encoding, delimiter)
+    return CsvFile(header, _chunks(text, reader.line_num, delimiter, errors_before),
+                   encoding, delimiter)
 
 
 class MalformedCsv(Exception):
@@ -244,16 +246,17 @@ def _drop_blank_columns(numbers: list[int], columns: list[list[str]]) -> None:
             column[:] = [column[i] for i in keep]
 
 
-def _chunks(text: io.TextIOBase, consumed: int, delimiter: str) -> Iterator[RecordChunk]:
+def _chunks(text: io.TextIOBase, consumed: int, delimiter: str, errors_before: int
+            ) -> Iterator[RecordChunk]:
     """The records after the header (``consumed`` lines), a block of text at a time.
 
     A block without quotes, NUL characters or bytes that did not decode, whose lines
     all end alike (LF or CRLF), is one record per line, split on the delimiter: exactly
     what the csv module gives for it, at a fraction of the cost. Any other block is read by
     the csv module, line numbers from its count of lines; a quoted field running past
-    the block's end is read on from the file.
+    the block's end is read on from the file. ``errors_before`` is the count of
+    undecodable bytes before the file was opened.
     """
-    errors_before = _decode_errors[0]
     while True:
         block = text.read(BLOCK_CHARS)
         if not block:
