@@ -19,7 +19,7 @@ from ..conf import crm_settings
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
 # Characters read at a time once the header is read: a block holds thousands of records.
-BLOCK_CHARS = 1024 * 1024
+BLOCK_CHARS = 256 * 1024
 
 
 class ImportFileError(ValueError):

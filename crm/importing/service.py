@@ -242,8 +242,10 @@ class _Reading:
                 self.count += len(chunk.lines)
                 part = self.column_parser.parse(chunk)
                 pending = part if pending is None else pending + part
-                while len(pending) > 2 * size:  # enough rows to know where to cut
+                while len(pending) > size:
                     cut = _cut(pending.groups, size)
+                    if cut == len(pending) <= 2 * size:  # the next block may go on with
+                        break                             # the last row's customer
                     yield pending[:cut]
                     pending = pending[cut:]
         except MalformedCsv as exc:

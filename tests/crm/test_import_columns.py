@@ -129,7 +129,8 @@ def generated(rows: int, seed: int = 3) -> bytes:
             email = "broken"
         writer.writerow([
             f"C{i:06d}", email, rng.choice(["Anna Li", "王芳", "Ben, Jr.", "x\ny"]),
-            rng.choice(["F", "M", "女", ""]), f"19{rng.randrange(50, 99)}-0{rng.randrange(1, 9)}-1{rng.randrange(0, 9)}",
+            rng.choice(["F", "M", "女", ""]),
+            f"19{rng.randrange(50, 99)}-0{rng.randrange(1, 9)}-1{rng.randrange(0, 9)}",
             rng.choice(["上海", "Berlin", ""]),
             f"2023-0{rng.randrange(1, 9)}-1{rng.randrange(0, 9)} 1{rng.randrange(0, 9)}:00:00",
             rng.choice(["granted", "withdrawn", "unknown", ""]),
@@ -183,3 +184,30 @@ def test_blocks_give_the_csv_modules_records_and_lines(monkeypatch, text, block)
     monkeypatch.setattr(reading, "BLOCK_CHARS", block)
     opened = reading.open_csv(csv_file(text))
     assert [(line, cells) for line, cells, _ in opened.rows] == reference_records(text)
+
+
+@pytest.mark.parametrize("block", [16, 40, 1024 * 1024])
+def test_runs_of_one_customers_rows_are_batched_as_on_the_row_path(monkeypatch, block):
+    monkeypatch.setattr(reading, "BLOCK_CHARS", block)
+    names = "aaabccccdeffffffgh"
+    text = "email,name\n" + "".join(f"{n}@x.com,{n}{i}\n" for i, n in enumerate(names))
+    by_rows, by_columns = import_both_ways(text.encode(), batch_size=2)
+    assert by_columns == by_rows
+    batches = by_rows[1][4]
+    # A batch goes on while its last customer does, up to twice its size:
+    # aaa | bccc | cd | efff | fff | gh (the rows of "c" and "f" spill over).
+    assert [rows for *_, rows in batches] == [3, 4, 2, 4, 3, 2]
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata", "UTC"])
+def test_times_in_the_shops_zone_with_its_changes_are_the_row_paths(zone):
+    from django.utils import timezone
+
+    times = ["2024-01-15 10:00:00", "2024-07-15 10:00:00", "2024-03-10 02:30:00",
+             "2024-11-03 01:30:00", "2024-11-03 01:30", "2024-07-15", "2024-07-15T23:59:59"]
+    text = "email,signed_up_at,consent_at\n" + "".join(
+        f"u{i}@x.com,{moment},{times[-1 - i]}\n" for i, moment in enumerate(times))
+    with timezone.override(zone):
+        by_rows, by_columns = import_both_ways(text.encode(), batch_size=100)
+    assert by_columns == by_rows
+    assert len(by_rows[2][0]) == len(times)
