@@ -21,6 +21,7 @@ from ..conf import crm_settings
 from ..models import Customer, ImportKind
 from ..signals import customers_changed
 from . import indexes
+from .columns import ColumnParser, ColumnRows
 from .mapping import ATTRIBUTES, ImportMapping, plan_columns
 from .reading import ImportFileError, MalformedCsv, open_csv
 from .report import Batch, BatchFailure, Counts, ImportReport, RowError
@@ -85,8 +86,14 @@ def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter, rat
         on_error=errors.add,
     )
     headers = {c.target.field: c.header for c in columns if c.target.field != ATTRIBUTES}
-    upsert = BatchUpsert(kind, get_writer(), errors.add, headers)
-    reading = _Reading(csv_file.rows, parser, errors)
+    writer = get_writer()
+    upsert = BatchUpsert(kind, writer, errors.add, headers)
+    column_parser = None
+    if (crm_settings.IMPORT_COLUMNS and hasattr(writer, "insert_customer_columns")
+            and ColumnParser.supports(kind, columns)):
+        column_parser = ColumnParser(parser, columns, tz=parser.tz,
+                                     date_format=mapping.date_format if mapping else "")
+    reading = _Reading(csv_file, parser, errors, column_parser)
     batch_size = batch_size or crm_settings.IMPORT_BATCH_SIZE
 
     # A second thread writes while the next batch is parsed, unless the caller's
@@ -191,20 +198,25 @@ class _Reading:
     """The file's valid rows in batches; bad records are reported, a malformed one
     ends the reading."""
 
-    def __init__(self, records, parser: RowParser, errors: _Errors) -> None:
-        self.records = records
+    def __init__(self, csv_file, parser: RowParser, errors: _Errors,
+                 column_parser: ColumnParser | None = None) -> None:
+        self.csv_file = csv_file
         self.parser = parser
+        self.column_parser = column_parser
         self.errors = errors
         self.count = 0
 
-    def batches(self, size: int) -> Iterator[list[ParsedRow]]:
+    def batches(self, size: int) -> Iterator[list[ParsedRow] | ColumnRows]:
         """Batches of about ``size`` rows. A run of rows of one customer is not split
         (up to twice the size), so a file grouped by customer re-imports unchanged."""
+        if self.column_parser is not None:
+            yield from self._column_batches(size)
+            return
         parse = self.parser.parse
         batch: list[ParsedRow] = []
         count = 0
         try:
-            for line, cells, undecodable in self.records:
+            for line, cells, undecodable in self.csv_file.rows:
                 count += 1
                 row = parse(line, cells, undecodable)
                 if row is None:
@@ -221,6 +233,36 @@ class _Reading:
         self.count = count
         if batch:
             yield batch
+
+    def _column_batches(self, size: int) -> Iterator[ColumnRows]:
+        """The same batches (same rows, same cuts), parsed a block at a time."""
+        pending: ColumnRows | None = None
+        try:
+            for chunk in self.csv_file.chunks:
+                self.count += len(chunk.lines)
+                part = self.column_parser.parse(chunk)
+                pending = part if pending is None else pending + part
+                while len(pending) > size:
+                    cut = _cut(pending.groups, size)
+                    if cut == len(pending) <= 2 * size:  # the next block may go on with
+                        break                             # the last row's customer
+                    yield pending[:cut]
+                    pending = pending[cut:]
+        except MalformedCsv as exc:
+            self.errors.add(RowError(exc.line, "", exc.reason))
+        while pending:
+            cut = _cut(pending.groups, size)
+            yield pending[:cut]
+            pending = pending[cut:]
+
+
+def _cut(groups: list, size: int) -> int:
+    """Where the row path ends a batch: after ``size`` rows, or later while the rows
+    are the same customer's, up to twice the size."""
+    cut, end = size, min(2 * size, len(groups))
+    while cut < end and groups[cut] == groups[cut - 1]:
+        cut += 1
+    return min(cut, len(groups))
 
 
 class _Committer:
@@ -243,8 +285,10 @@ class _Committer:
         self.number += 1
         return self._commit(self.number, rows)
 
-    def _commit(self, number: int, rows: list[ParsedRow]) -> bool:
-        batch = Batch(number, rows[0].line, rows[-1].line, len(rows))
+    def _commit(self, number: int, rows: list[ParsedRow] | ColumnRows) -> bool:
+        first, last = ((rows.lines[0], rows.lines[-1]) if isinstance(rows, ColumnRows)
+                       else (rows[0].line, rows[-1].line))
+        batch = Batch(number, first, last, len(rows))
         try:
             with transaction.atomic():
                 result = self.upsert(rows)
@@ -257,7 +301,7 @@ class _Committer:
         self.duplicates += result.duplicates
         self.customer_ids |= result.customer_ids
         if self.on_progress is not None:
-            self.on_progress(rows[-1].line - 1)
+            self.on_progress(last - 1)
         if settings.DEBUG:
             reset_queries()  # DEBUG logs every query: keep memory bounded
         return True

@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 
 from ..conf import crm_settings
 from ..models import ConsentStatus, ImportKind, OrderStatus
+from .columns import ColumnRows
 from .report import Counts, RowError
 from .rows import ParsedRow
 from .writers import ORDER_COLUMNS, BatchWriter
@@ -82,8 +83,13 @@ class BatchUpsert:
         # Orders without an id seen so far, by (customer, time, amount): their positions.
         self.positions: dict[str, int] = {}
 
-    def __call__(self, rows: list[ParsedRow]) -> BatchResult:
+    def __call__(self, rows: list[ParsedRow] | ColumnRows) -> BatchResult:
         """Write a batch (inside the caller's transaction)."""
+        if isinstance(rows, ColumnRows):
+            result = self._new_customer_columns(rows)
+            if result is not None:
+                return result
+            rows = rows.rows()
         result = None
         positions = dict(self.positions)
         if self.only_new:
@@ -99,6 +105,34 @@ class BatchUpsert:
         for error in result.rejected:
             self.reject(error)
         return result
+
+    def _new_customer_columns(self, rows: ColumnRows) -> BatchResult | None:
+        """Insert a batch of new customers from its columns, as :meth:`customers` would
+        without lookups: each row a new customer, its consent recorded. None when the
+        batch needs the row-by-row upsert (a stored customer, a customer on two rows, a
+        row the row parser read), and then nothing was written."""
+        insert = getattr(self.writer, "insert_customer_columns", None)
+        if not (insert and self.only_new and self.kind == ImportKind.CUSTOMERS
+                and rows.all_columns and rows.keys_unique()):
+            return None
+        from ..privacy.consent import record_upserted
+
+        try:
+            with transaction.atomic():  # a savepoint, undone if a customer exists
+                ids = insert(rows, CUSTOMER_DEFAULTS)
+                statuses = rows.fields.get("consent_status")
+                if statuses is not None:
+                    emails = rows.fields.get("email") or [""] * len(ids)
+                    changed = []
+                    for pk, status, email in zip(ids, statuses, emails, strict=True):
+                        if status and status != ConsentStatus.UNKNOWN:
+                            record = _Record(pk, None)
+                            record.state = {"consent_status": status, "email": email or None}
+                            changed.append(record)
+                    record_upserted(changed)
+        except IntegrityError:
+            return None
+        return BatchResult(customers=Counts(created=len(ids)))
 
     def _run(self, rows: list[ParsedRow], *, lookup: bool) -> BatchResult:
         result = BatchResult()

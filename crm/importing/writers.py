@@ -6,10 +6,11 @@ A writer only writes what it is given; deciding what to create or update is
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import Model, Q
@@ -17,6 +18,9 @@ from django.utils import timezone
 
 from ..conf import crm_settings
 from ..models import Customer, Order
+
+if TYPE_CHECKING:
+    from .columns import ColumnRows
 
 CUSTOMER_COLUMNS = [
     "external_id", "email", "name", "gender", "birth_date", "city", "country",
@@ -117,7 +121,7 @@ class PostgresCopyWriter(BatchWriter):
 
     def insert_customers(
         self, records: list[dict[str, Any]], *, return_ids: bool = False
-    ) -> list[int] | None:
+    ) -> list[int] | range | None:
         """COPY the new customers with ids drawn from the table's sequence beforehand
         (COPY returns nothing): one query, however many rows, and the consent history
         then needs no lookup by email."""
@@ -129,15 +133,59 @@ class PostgresCopyWriter(BatchWriter):
         self._copy(Customer, ["id", *CUSTOMER_COLUMNS, "created_at", "updated_at"], rows)
         return ids
 
+    def insert_customer_columns(self, rows: ColumnRows, defaults: dict[str, Any]
+                                ) -> list[int] | range:
+        """COPY new customers given column by column as COPY text (see
+        :mod:`crm.importing.columns`), a cell without a value taking ``defaults``; ids
+        drawn from the sequence as :meth:`insert_customers` does, and returned."""
+        from .columns import copy_text, escape_copy
+
+        count = len(rows)
+        ids = self._next_ids(Customer, count)
+        now = timezone.now().isoformat()
+        columns: list[Iterable[str]] = [list(map(str, ids))]
+        for name in CUSTOMER_COLUMNS[:-1]:
+            default = defaults[name]
+            default = "\\N" if default is None else escape_copy([copy_text(default)])[0]
+            values = rows.fields.get(name)
+            if values is None:
+                columns.append(itertools.repeat(default, count))
+            else:
+                columns.append([value or default for value in escape_copy(values)])
+        columns += [escape_copy(rows.attributes), itertools.repeat(now, count),
+                    itertools.repeat(now, count)]
+        text = "\n".join(map("\t".join, zip(*columns, strict=False))) + "\n"
+        quote = connection.ops.quote_name
+        names = ", ".join(map(quote, ["id", *CUSTOMER_COLUMNS, "created_at", "updated_at"]))
+        sql = f"COPY {quote(Customer._meta.db_table)} ({names}) FROM STDIN"
+        with connection.wrap_database_errors, connection.cursor() as cursor, \
+                cursor.cursor.copy(sql) as copy:
+            copy.write(text)
+        return ids
+
     @staticmethod
-    def _next_ids(model: type[Model], count: int) -> list[int]:
+    def _next_ids(model: type[Model], count: int) -> list[int] | range:
+        """``count`` values of the table's sequence. They come back as a range when they
+        follow each other (no other session drew values meanwhile: the usual case), so
+        that thousands of ids do not travel one row each."""
         table = model._meta.db_table
         with connection.cursor() as cursor:
+            # The sequence's name first: pg_get_serial_sequence inside the query would
+            # run (catalog lookups) once per id.
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)",
+                           [connection.ops.quote_name(table), model._meta.pk.column])
+            sequence = cursor.fetchone()[0]
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [connection.ops.quote_name(table), model._meta.pk.column, count],
+                "WITH drawn AS (SELECT nextval(%s::regclass) AS id "
+                "FROM generate_series(1, %s)) "
+                "SELECT min(id), max(id), CASE WHEN max(id) - min(id) + 1 = count(*) "
+                "THEN NULL ELSE array_agg(id ORDER BY id) END FROM drawn",
+                [sequence, count],
             )
-            return [pk for pk, in cursor.fetchall()]
+            low, high, ids = cursor.fetchone()
+        if low is None:
+            return []
+        return range(low, high + 1) if ids is None else ids
 
     def update_customers(self, records: list[tuple[int, dict[str, Any]]]) -> None:
         now = timezone.now()

@@ -173,20 +173,28 @@ def test_errors_beyond_the_limit_are_counted_not_kept():
     assert (len(report.errors), report.error_count) == (10, 30)
 
 
-def test_a_failing_batch_leaves_the_batches_before_it_and_nothing_of_itself():
+# The method writing new customers: row by row, or from the columns (crm.importing.columns).
+WRITE_PATHS = pytest.mark.parametrize("columns, method", [
+    (False, "insert_customers"), (True, "insert_customer_columns"),
+], ids=["rows", "columns"])
+
+
+@WRITE_PATHS
+def test_a_failing_batch_leaves_the_batches_before_it_and_nothing_of_itself(columns, method):
     text = "email\n" + "".join(f"u{i}@example.com\n" for i in range(5))
     writer_class = type(get_writer())
-    original = writer_class.insert_customers
+    original = getattr(writer_class, method)
     calls = []
 
-    def fail_second(self, records, **kwargs):
+    def fail_second(self, records, *args, **kwargs):
         calls.append(len(records))
         if len(calls) == 2:
-            original(self, records[:1], **kwargs)  # half-written when the database goes away
+            original(self, records[:1], *args, **kwargs)  # half-written when the database goes away
             raise DatabaseError("server closed the connection unexpectedly")
-        return original(self, records, **kwargs)
+        return original(self, records, *args, **kwargs)
 
-    with mock.patch.object(writer_class, "insert_customers", fail_second):
+    with mock.patch.object(writer_class, method, fail_second), \
+            override_settings(RULECAST_CRM={"IMPORT_COLUMNS": columns}):
         report = import_csv(source=csv_file(text), kind="customers", batch_size=2)
 
     assert calls == [2, 2]
@@ -207,20 +215,22 @@ def test_a_failing_batch_leaves_the_batches_before_it_and_nothing_of_itself():
     assert (report.customers.created, report.customers.unchanged) == (3, 2)
 
 
+@WRITE_PATHS
 @pytest.mark.django_db(transaction=True)
-def test_the_writer_thread_commits_batches_and_stops_at_a_failure():
+def test_the_writer_thread_commits_batches_and_stops_at_a_failure(columns, method):
     text = "email\n" + "".join(f"u{i}@example.com\n" for i in range(7))
     writer_class = type(get_writer())
-    original = writer_class.insert_customers
+    original = getattr(writer_class, method)
     calls = []
 
-    def fail_third(self, records, **kwargs):
+    def fail_third(self, records, *args, **kwargs):
         calls.append(len(records))
         if len(calls) == 3:
             raise DatabaseError("the database went away")
-        return original(self, records, **kwargs)
+        return original(self, records, *args, **kwargs)
 
-    with mock.patch.object(writer_class, "insert_customers", fail_third):
+    with mock.patch.object(writer_class, method, fail_third), \
+            override_settings(RULECAST_CRM={"IMPORT_COLUMNS": columns}):
         report = import_csv(source=csv_file(text), kind="customers", batch_size=2)
     assert [b.number for b in report.batches_committed] == [1, 2]
     assert report.failure.batch.number == 3
