@@ -12,10 +12,31 @@ not attempted: the watchdog puts a dead batch's reservations back to ``pending``
 A batch then *claims* CLAIM_SIZE reserved deliveries at a time (``sending``), in one
 committed UPDATE that re-checks that the campaign is still sending, the customer is
 still contactable and the address is not suppressed. Only then are they sent; they
-are marked ``sent`` after, by the statement that claims the next group (one durable
-round trip per group: the previous group's "sent" and the next group's claim commit
+are marked ``sent`` after, by the statement that claims the next group (one round
+trip per group: the previous group's "sent" and the next group's claim commit
 together). A worker that dies in between leaves them ``sending``, and the watchdog
 records them as ``unknown``: they may or may not have gone out.
+
+Durability. The reservation is a durable commit (flushed to disk before it returns),
+and with it the batch writes a *marker* row (``BatchMarker``) to a table PostgreSQL
+does not log: crash recovery empties it. The claims and "sent" records after it are
+committed asynchronously (``synchronous_commit = off``: no disk flush per message).
+Why that keeps every message from going out twice:
+
+- The worker dies, the database lives: an asynchronous commit is visible to every
+  session the moment it returns, so the watchdog sees exactly what the batch
+  recorded: ``sending`` (in flight, at most CLAIM_SIZE) becomes ``unknown``,
+  ``reserved`` (never attempted) goes back to ``pending``.
+- The database crashes: the last claims before the crash may be lost, so a
+  ``reserved`` row of that batch may have been sent. Its marker is gone too, and
+  the watchdog records every ``reserved`` or ``sending`` row of a batch without a
+  marker as ``unknown``, never ``pending``. The reservation itself, being durable,
+  cannot be lost (rows would be ``pending`` again), and a marker present means no
+  crash since the reservation, so no claim of that batch was lost. Claims and the
+  batch's own release re-check the marker: a batch cannot go on past a crash.
+- Whatever the watchdog decides it commits durably, which flushes the asynchronous
+  commits it read (WAL is flushed in order). A clean shutdown flushes everything
+  and keeps the markers.
 
 A batch holds its reservations and claims on a *lease*: ``claimed_at`` is renewed
 every LEASE_RENEWAL seconds while it runs (``renew``), and once SENDING_TIMEOUT has
@@ -41,7 +62,14 @@ from django.utils import timezone
 
 from crm.models import Customer
 
-from ..models import Campaign, CampaignStatus, Delivery, DeliveryStatus, Suppression
+from ..models import (
+    BatchMarker,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+    Suppression,
+)
 
 _NO_ROW = 0  # an id no delivery has: pads a short group
 _SENTINEL = -7_340_193_811  # never an id
@@ -138,28 +166,53 @@ def _prepared_cursor(db):
     return _server_side(db)
 
 
+def _set_synchronous_commit(value: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET synchronous_commit TO {value}")
+
+
 @contextmanager
 def durable_commits():
     """Inside a batch, every commit waits for PostgreSQL to flush it to disk.
 
-    The one that matters is the claim's: it must be on disk before the SMTP call, or
-    a database crash could bring a sent message back as reserved and send it again.
-    PostgreSQL's default already does this; a server configured with
-    ``synchronous_commit = off`` does not, so the batch's session asks for it. (A
-    claim is one statement, committed by itself: a ``SET LOCAL`` would need a
-    transaction around it, three more round trips per message.) The other commits of
-    a batch are a few per hundred messages.
+    The reservation must be (see the module's "Durability"), and the watchdog's
+    decisions should be. PostgreSQL's default already does this; a server configured
+    with ``synchronous_commit = off`` does not, so the batch's session asks for it.
+    Only the claims and "sent" records, inside ``asynchronous_attempts``, do not wait.
     """
     if connection.vendor != "postgresql":
         yield
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO ON")
+    _set_synchronous_commit("ON")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET synchronous_commit")
+
+
+@contextmanager
+def asynchronous_attempts():
+    """Inside: commits return without waiting for the disk (``synchronous_commit = off``).
+
+    For a batch's claims, "sent" records and per-message outcomes after its durable
+    reservation: a disk flush per message (1 to 8 ms) was most of a message's cost.
+    Safe because a crash that loses them also empties the batch's marker (see the
+    module's "Durability"). Commits are durable again on leaving.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    _set_synchronous_commit("OFF")
+    try:
+        yield
+    finally:
+        _set_synchronous_commit("ON")
+
+
+def _marked(token_field: str = "claim_token") -> Exists:
+    """The row's batch still has its marker: no database crash since it reserved."""
+    return Exists(BatchMarker.objects.filter(token=OuterRef(token_field)))
 
 
 def reserve(
@@ -174,6 +227,11 @@ def reserve(
     if only_ids is not None:
         due = due.filter(pk__in=list(only_ids))
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # On disk before anything of this batch is sent, whatever the session or
+            # server says: a lost reservation would make sent messages pending again.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO ON")
         if connection.features.has_select_for_update_skip_locked:
             # Lock the rows we take and skip those another batch is taking.
             ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
@@ -184,6 +242,8 @@ def reserve(
                                              status=DeliveryStatus.PENDING)
         reserved = chosen.update(status=DeliveryStatus.RESERVED, claim_token=token,
                                  claimed_at=now)
+        if reserved:
+            BatchMarker.objects.create(token=token, created_at=now)
     if not reserved:
         return token, []
     deliveries = list(
@@ -201,16 +261,33 @@ def renew(token: uuid.UUID) -> int:
     ).update(claimed_at=timezone.now())
 
 
+CRASHED = ("database restarted while this batch was sending (its attempt records may "
+           "be lost): may or may not have gone out")
+
+
 def expire(*, before: datetime, campaign_id: int | None = None) -> tuple[int, int]:
-    """End leases not renewed since ``before``: (released to pending, recorded unknown)."""
+    """End leases not renewed since ``before``: (released to pending, recorded unknown).
+
+    ``sending`` becomes ``unknown``. ``reserved`` goes back to ``pending`` while its
+    batch's marker is there, and becomes ``unknown`` too when the marker is gone (the
+    database crashed since: the claim that would say it was attempted may be lost).
+    Each statement is a durable commit (see ``durable_commits``).
+    """
     lapsed = Delivery.objects.filter(claimed_at__lte=before)
     if campaign_id is not None:
         lapsed = lapsed.filter(campaign_id=campaign_id)
-    released = lapsed.filter(status=DeliveryStatus.RESERVED).update(
-        status=DeliveryStatus.PENDING, claim_token=None)
     unknown = lapsed.filter(status=DeliveryStatus.SENDING).update(
         status=DeliveryStatus.UNKNOWN,
         last_error="worker lost while sending: may or may not have gone out")
+    released = lapsed.filter(_marked(), status=DeliveryStatus.RESERVED).update(
+        status=DeliveryStatus.PENDING, claim_token=None)
+    unknown += lapsed.filter(~_marked(), status=DeliveryStatus.RESERVED).update(
+        status=DeliveryStatus.UNKNOWN, last_error=CRASHED)
+    # Markers of batches with nothing left in flight (killed, or expired above).
+    in_flight = Delivery.objects.filter(
+        claim_token=OuterRef("token"),
+        status__in=[DeliveryStatus.RESERVED, DeliveryStatus.SENDING])
+    BatchMarker.objects.filter(created_at__lte=before).filter(~Exists(in_flight)).delete()
     return released, unknown
 
 
@@ -222,10 +299,18 @@ def oldest_lease(campaign_id: int) -> datetime | None:
 
 
 def release(campaign_id: int, token: uuid.UUID) -> int:
-    """Give back the deliveries a batch reserved but did not claim."""
-    return Delivery.objects.filter(
-        campaign_id=campaign_id, status=DeliveryStatus.RESERVED, claim_token=token,
-    ).update(status=DeliveryStatus.PENDING, claim_token=None)
+    """Give back the deliveries a batch reserved but did not claim; drop its marker.
+
+    Not after a database crash (the marker is gone): a claim the crash lost would
+    look unclaimed; the watchdog records those rows as ``unknown`` instead.
+    """
+    with transaction.atomic():
+        released = Delivery.objects.filter(
+            _marked(), campaign_id=campaign_id, status=DeliveryStatus.RESERVED,
+            claim_token=token,
+        ).update(status=DeliveryStatus.PENDING, claim_token=None)
+        BatchMarker.objects.filter(token=token).delete()
+    return released
 
 
 def message_id_of(delivery: Delivery, *, token: uuid.UUID, domain: str) -> str:
@@ -250,8 +335,11 @@ class GroupClaims:
             Customer.objects.contactable().filter(pk=OuterRef("customer_id")))
         self.suppressed = Exists(Suppression.objects.filter(address=OuterRef("address")))
         reserved = Delivery.objects.filter(status=DeliveryStatus.RESERVED, claim_token=token)
+        # The marker: nothing is claimed after a database crash lost this batch's records.
+        self.marker = BatchMarker.objects.filter(token=token)
         self._claim = GroupUpdate(
-            reserved.filter(Exists(self.sending), self.contactable, ~self.suppressed),
+            reserved.filter(Exists(self.sending), Exists(self.marker), self.contactable,
+                            ~self.suppressed),
             {"status": DeliveryStatus.SENDING, "claimed_at": Now(),
              "attempts": F("attempts") + 1,
              "message_id": Concat(Value(f"<rc{campaign_id}."), Cast("id", CharField()),
@@ -272,8 +360,9 @@ class GroupClaims:
 
         ``sent``: the previous group's deliveries whose message went out, marked ``sent``
         in the same commit. Those refused because of consent or suppression are recorded
-        as ``skipped``; while the campaign is not sending nothing is claimed. The
-        attempt's Message-ID (see ``message_id_of``) is stored with the claim.
+        as ``skipped``; while the campaign is not sending, or once the batch's marker is
+        gone, nothing is claimed. The attempt's Message-ID (see ``message_id_of``) is
+        stored with the claim.
         """
         if sent and self._sent_then_claim is not None:
             claimed = set(self._sent_then_claim.run(sent, ids))
@@ -289,7 +378,8 @@ class GroupClaims:
             status=DeliveryStatus.SKIPPED,
             last_error="skipped: no consent, unsubscribed or suppressed when sending",
         )
-        return Claimed(claimed, skipped, stopped=not self.sending.exists())
+        return Claimed(claimed, skipped,
+                       stopped=not self.sending.exists() or not self.marker.exists())
 
     def mark_sent(self, ids: Sequence[int]) -> int:
         """sending -> sent, for the deliveries whose message went out."""

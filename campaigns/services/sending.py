@@ -6,8 +6,9 @@ cap and sorts SMTP failures: permanent ones fail that delivery, transient ones
 retry it with backoff, and the rest of the batch goes on (or, when the server
 itself is failing, stops and continues later).
 
-Per message a batch makes one database round trip: the statement that claims it
-also records the previous message as sent (see ``claims``). The frequency cap's
+Per message a batch makes one database round trip, committed without waiting for
+the disk: the statement that claims it also records the previous message as sent
+(see ``claims``, "Durability": the batch's reservation is the durable commit). The frequency cap's
 slots are taken for the whole batch at its start, the templates are compiled and
 the MIME skeleton is built once per batch.
 """
@@ -287,45 +288,54 @@ def send_batch(
 def _send_reserved(campaign: Campaign, token: uuid.UUID, reserved: list[Delivery]) -> BatchResult:
     """Claim and send a batch's reservations, CLAIM_SIZE at a time; give back the rest."""
     batch = _Batch(campaign, token, reserved)
-    result = batch.result
     admitted = frequency.Admitted([])
     claimed_ids: set[int] = set()
-    size = campaigns_settings.CLAIM_SIZE
-    # A batch lasts a few leases at most, then hands over to the next task.
-    deadline = time.monotonic() + 2 * float(campaigns_settings.SENDING_TIMEOUT)
-    renewal = float(campaigns_settings.LEASE_RENEWAL)
-    renewed = time.monotonic()
     try:
         # The per-customer daily cap, for the whole batch at once.
         admitted = frequency.admit(token=token, deliveries=reserved)
-        deliveries = admitted.deliveries
-        for start in range(0, len(deliveries), size):
-            if time.monotonic() - renewed >= renewal:
-                claims.renew(token)  # the heartbeat: this worker is alive
-                renewed = time.monotonic()
-            group = deliveries[start:start + size]
-            granted, wait = _take_slots(campaign, len(group))
-            if time.monotonic() > deadline:
-                result.continue_in = 0.0
-                break
-            if granted:
-                group = group[:granted]
-                claimed = batch.claim([d.pk for d in group])
-                claimed_ids |= claimed.ids
-                result.claimed += len(claimed.ids)
-                result.skipped += claimed.skipped
-                if claimed.stopped:
-                    break
-                outcome = batch.send_group([d for d in group if d.pk in claimed.ids])
-                if outcome is Failure.SERVER:
-                    break  # the server is failing: continue_in was set
-            if wait:
-                result.continue_in = wait
-                break
+        with claims.asynchronous_attempts():
+            _send_admitted(campaign, batch, admitted.deliveries, claimed_ids)
     finally:
         batch.close()
         batch.record_sent()
         claims.release(campaign.pk, token)
         # Slots of messages that did not go out: skipped at the claim, or never claimed.
         frequency.give_back(admitted, {d.pk for d in admitted.deliveries} - claimed_ids)
-    return result
+    return batch.result
+
+
+def _send_admitted(campaign: Campaign, batch: _Batch, deliveries: list[Delivery],
+                   claimed_ids: set[int]) -> None:
+    """The batch's loop: claim a group, send it; until done, stopped or out of time.
+
+    Adds what it claimed to ``claimed_ids``.
+    """
+    result = batch.result
+    size = campaigns_settings.CLAIM_SIZE
+    # A batch lasts a few leases at most, then hands over to the next task.
+    deadline = time.monotonic() + 2 * float(campaigns_settings.SENDING_TIMEOUT)
+    renewal = float(campaigns_settings.LEASE_RENEWAL)
+    renewed = time.monotonic()
+    for start in range(0, len(deliveries), size):
+        if time.monotonic() - renewed >= renewal:
+            claims.renew(batch.token)  # the heartbeat: this worker is alive
+            renewed = time.monotonic()
+        group = deliveries[start:start + size]
+        granted, wait = _take_slots(campaign, len(group))
+        if time.monotonic() > deadline:
+            result.continue_in = 0.0
+            return
+        if granted:
+            group = group[:granted]
+            claimed = batch.claim([d.pk for d in group])
+            claimed_ids |= claimed.ids
+            result.claimed += len(claimed.ids)
+            result.skipped += claimed.skipped
+            if claimed.stopped:
+                return
+            outcome = batch.send_group([d for d in group if d.pk in claimed.ids])
+            if outcome is Failure.SERVER:
+                return  # the server is failing: continue_in was set
+        if wait:
+            result.continue_in = wait
+            return
