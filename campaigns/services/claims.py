@@ -48,8 +48,9 @@ claim and "sent" re-checks the batch's token and the row's status.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -114,18 +115,37 @@ class GroupUpdate:
                           *[[position + offset for position in slot] for slot in self.slots]]
         return combined
 
-    def run(self, *id_lists: Sequence[int]) -> list[int] | int:
-        """Execute for ``ids`` (one list per statement combined; see ``after``).
-
-        Outside a transaction it is one round trip, committed by itself; inside
-        ``durable_commits`` that commit is on disk when it returns.
-        """
+    def _bind(self, id_lists: Sequence[Sequence[int]]) -> list:
         params = list(self.params)
         for ids, positions in zip(id_lists, self.slots, strict=True):
             if len(ids) > len(positions):
                 raise ValueError("more ids than the statement was compiled for")
             for k, position in enumerate(positions):
                 params[position] = ids[k] if k < len(ids) else _NO_ROW
+        return params
+
+    def start(self, *id_lists: Sequence[int]) -> Callable[[], list[int] | int]:
+        """Send the statement and return at once; the returned function waits for its
+        result (call it before anything else uses the connection).
+
+        So a batch renders a message and opens its SMTP envelope while the claim
+        travels. PostgreSQL with psycopg 3 only; elsewhere it runs here and now.
+        """
+        db = connections[self.using]
+        # Inside a transaction (tests) a statement psycopg deallocated on a rollback
+        # could not be prepared again: run it here and now.
+        if db.vendor != "postgresql" or not _prepares(db) or db.in_atomic_block:
+            result = self.run(*id_lists)
+            return lambda: result
+        return _InFlight(db, self.sql, self._bind(id_lists), self.returning).result
+
+    def run(self, *id_lists: Sequence[int]) -> list[int] | int:
+        """Execute for ``ids`` (one list per statement combined; see ``after``).
+
+        Outside a transaction it is one round trip, committed by itself; inside
+        ``durable_commits`` that commit is on disk when it returns.
+        """
+        params = self._bind(id_lists)
         db = connections[self.using]
         prepared = _prepared_cursor(db)
         with prepared or db.cursor() as cursor:
@@ -134,6 +154,104 @@ class GroupUpdate:
             else:
                 cursor.execute(self.sql, params)
             return [row[0] for row in cursor.fetchall()] if self.returning else cursor.rowcount
+
+
+class _InFlight:
+    """One statement sent on a Django connection's psycopg 3 connection, its result not
+    yet read (libpq's asynchronous API, as a named server-side prepared statement).
+
+    Nothing else may use the connection until ``result`` is called; libpq refuses a
+    second command in the meantime ("another command is already in progress").
+    """
+
+    def __init__(self, db, sql: str, params: list, returning: bool) -> None:
+        from psycopg import generators
+
+        self.db, self.returning = db, returning
+        self.conn = db.connection
+        self.name = _statement_name(sql)
+        self.query = _dollar_placeholders(sql)
+        self.values = [_as_text(value) for value in params]
+        self.done: list[int] | int | None = None
+        prepared = _prepared_names(db)
+        with db.wrap_database_errors:
+            if self.name not in prepared:
+                self._prepare()
+                prepared.add(self.name)
+            self.conn.pgconn.send_query_prepared(self.name, self.values)
+            self.conn.wait(generators.send(self.conn.pgconn))
+
+    def _prepare(self) -> None:
+        from psycopg import errors, generators
+
+        self.conn.pgconn.send_prepare(self.name, self.query)
+        self.conn.wait(generators.send(self.conn.pgconn))
+        try:
+            self._check(self.conn.wait(generators.fetch_many(self.conn.pgconn)))
+        except errors.DuplicatePreparedStatement:
+            pass  # prepared on this session before we kept count
+
+    def _check(self, results: list) -> list:
+        from psycopg import errors, pq
+
+        for res in results:
+            if res.status == pq.ExecStatus.FATAL_ERROR:
+                raise errors.error_from_result(res, encoding=self.conn.info.encoding)
+        return results
+
+    def result(self) -> list[int] | int:
+        if self.done is not None:
+            return self.done
+        from psycopg import errors, generators
+
+        with self.db.wrap_database_errors:
+            try:
+                [res] = self._check(self.conn.wait(generators.fetch_many(self.conn.pgconn)))
+            except errors.InvalidSqlStatementName:
+                # Deallocated: psycopg sends DEALLOCATE ALL after a rollback. Outside a
+                # transaction (see ``GroupUpdate.start``) nothing was done: again.
+                _prepared_names(self.db).discard(self.name)
+                self._prepare()
+                _prepared_names(self.db).add(self.name)
+                self.conn.pgconn.send_query_prepared(self.name, self.values)
+                self.conn.wait(generators.send(self.conn.pgconn))
+                [res] = self._check(self.conn.wait(generators.fetch_many(self.conn.pgconn)))
+        if self.returning:
+            self.done = [int(res.get_value(row, 0)) for row in range(res.ntuples)]
+        else:
+            self.done = int(res.command_tuples or 0)
+        return self.done
+
+
+def _statement_name(sql: str) -> bytes:
+    return b"rc_" + hashlib.sha1(sql.encode()).hexdigest()[:24].encode()
+
+
+def _dollar_placeholders(sql: str) -> bytes:
+    """Django's ``%s`` placeholders as PostgreSQL's ``$1``, ``$2``, ..."""
+    parts = sql.replace("%%", "\0").split("%s")
+    if any("%" in part for part in parts):
+        raise ValueError("unexpected % in SQL")
+    numbered = parts[0] + "".join(f"${k}{part}" for k, part in enumerate(parts[1:], 1))
+    return numbered.replace("\0", "%").encode()
+
+
+def _as_text(value) -> bytes | None:
+    """A parameter in PostgreSQL's text format (its type is inferred from the SQL)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return b"t" if value else b"f"
+    return str(value).encode()
+
+
+def _prepared_names(db) -> set[bytes]:
+    """Statements ``_InFlight`` prepared on this database session (a new one starts empty)."""
+    known = getattr(db, "_rulecast_prepared", None)
+    if known is None or known[0] is not db.connection:
+        known = (db.connection, set())
+        db._rulecast_prepared = known
+    return known[1]
 
 
 def _prepares(db) -> bool:
@@ -364,12 +482,30 @@ class GroupClaims:
         gone, nothing is claimed. The attempt's Message-ID (see ``message_id_of``) is
         stored with the claim.
         """
+        return self.start(ids, sent=sent)()
+
+    def start(self, ids: Sequence[int], *, sent: Sequence[int] = ()) -> Callable[[], Claimed]:
+        """``claim``, sent now; the returned function waits for it (see ``GroupUpdate.start``).
+
+        Call it before the connection is used for anything else, and before any of
+        ``ids`` is sent: only the ids it returns are claimed.
+        """
         if sent and self._sent_then_claim is not None:
-            claimed = set(self._sent_then_claim.run(sent, ids))
+            pending = self._sent_then_claim.start(sent, ids)
         else:
             if sent:
                 self.mark_sent(sent)
-            claimed = set(self._claim.run(ids))
+            pending = self._claim.start(ids)
+        outcome: list[Claimed] = []
+
+        def claimed() -> Claimed:
+            if not outcome:
+                outcome.append(self._settle(ids, set(pending())))
+            return outcome[0]
+
+        return claimed
+
+    def _settle(self, ids: Sequence[int], claimed: set[int]) -> Claimed:
         if len(claimed) == len(ids):
             return Claimed(claimed)
         skipped = Delivery.objects.filter(

@@ -19,7 +19,7 @@ import logging
 import smtplib
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -43,6 +43,13 @@ logger = logging.getLogger(__name__)
 # Waits for a rate-limit slot up to this long inside a batch; longer ends the batch
 # and continues it later with a countdown, so no worker sleeps for minutes.
 MAX_INLINE_WAIT = 1.0
+
+
+class NotClaimed(Enum):
+    NOT_CLAIMED = "not claimed"  # the claim refused it (skipped, stopped): not sent
+
+
+NOT_CLAIMED = NotClaimed.NOT_CLAIMED
 
 
 class Failure(Enum):
@@ -71,6 +78,28 @@ def classify(error: Exception) -> Failure:
     if isinstance(error, smtplib.SMTPServerDisconnected | OSError):
         return Failure.SERVER
     return Failure.PERMANENT
+
+
+def smtp_envelope(smtp: smtplib.SMTP, sender: str, recipient: str, *, size: int) -> None:
+    """MAIL FROM and RCPT TO, as ``smtplib.SMTP.sendmail`` sends and checks them."""
+    smtp.ehlo_or_helo_if_needed()
+    options = [f"size={size}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+    code, response = smtp.mail(sender, options)
+    if code != 250:
+        smtp.close() if code == 421 else smtp._rset()
+        raise smtplib.SMTPSenderRefused(code, response, sender)
+    code, response = smtp.rcpt(recipient)
+    if code not in (250, 251):
+        smtp.close() if code == 421 else smtp._rset()
+        raise smtplib.SMTPRecipientsRefused({recipient: (code, response)})
+
+
+def smtp_data(smtp: smtplib.SMTP, message: bytes) -> None:
+    """DATA, the rest of ``sendmail``: the message is sent when the server answers 250."""
+    code, response = smtp.data(message)
+    if code != 250:
+        smtp.close() if code == 421 else smtp._rset()
+        raise smtplib.SMTPDataError(code, response)
 
 
 def retry_delay(attempts: int) -> float:
@@ -137,27 +166,33 @@ class _Batch:
         self.result = BatchResult()
         self.unrecorded: list[int] = []  # sent, not yet marked so (with the next claim)
 
-    def claim(self, ids: list[int]) -> claims.Claimed:
-        """Claim ``ids``, recording the previous group's sent messages in the same commit."""
+    def start_claim(self, ids: list[int]) -> Callable[[], claims.Claimed]:
+        """Claim ``ids`` (sent now, read when called), recording the previous group's sent
+        messages in the same commit."""
         sent, self.unrecorded = self.unrecorded, []
-        return self.claims.claim(ids, sent=sent)
+        return self.claims.start(ids, sent=sent)
 
     def record_sent(self) -> None:
         """Mark the messages sent since the last claim as sent (the batch ends)."""
         sent, self.unrecorded = self.unrecorded, []
         self.claims.mark_sent(sent)
 
-    def send_group(self, group: list[Delivery]) -> Failure | None:
-        """Send claimed deliveries one by one; SERVER when it stopped early.
+    def send_group(self, group: list[Delivery],
+                   claim: Callable[[], claims.Claimed]) -> Failure | None:
+        """Send the claimed deliveries of ``group`` one by one; SERVER when it stopped early.
 
-        The sent ones are marked so by the next claim, or by ``record_sent``.
+        ``claim`` is the group's claim, perhaps still travelling: each message waits
+        for it only just before its content goes out. The sent ones are marked so by
+        the next claim, or by ``record_sent``.
         """
         stopped_at = None
         for position, delivery in enumerate(group):
-            outcome = self.send(delivery)
+            outcome = self.send(delivery, claim)
             if outcome is None:
                 self.unrecorded.append(delivery.pk)
                 self.result.sent += 1
+            elif outcome is NOT_CLAIMED and claim().stopped:
+                break
             elif outcome is Failure.SERVER:
                 stopped_at = position + 1
                 break
@@ -167,8 +202,15 @@ class _Batch:
             return Failure.SERVER
         return None
 
-    def send(self, delivery: Delivery) -> Failure | None:
-        """Render and send one claimed delivery; None when it went out."""
+    def send(self, delivery: Delivery,
+             claim: Callable[[], claims.Claimed]) -> Failure | None | NotClaimed:
+        """Render and send one delivery if ``claim`` claimed it; None when it went out.
+
+        Over SMTP the envelope (MAIL FROM, RCPT TO: two round trips) is opened while
+        the claim travels; the message goes out (DATA) only once the claim is known to
+        be committed, so a message is never sent unclaimed: a client gone before the
+        end of DATA sends nothing.
+        """
         compiled, skeleton = self.variants.get(delivery.variant_id, (self.compiled, self.skeleton))
         urls = self.urls.for_delivery(delivery.pk, campaign_id=delivery.campaign_id,
                                        customer_id=delivery.customer_id)
@@ -188,10 +230,14 @@ class _Batch:
         except Exception as error:  # noqa: BLE001 — a template that fails for this customer
             logger.exception("campaign %s: cannot render delivery %s", compiled.campaign_id,
                              delivery.pk)
+            if delivery.pk not in claim().ids:
+                return NOT_CLAIMED
             claims.finish(delivery, self.token, DeliveryStatus.FAILED,
                           last_error=f"render: {error}"[:2000])
             self.result.failed += 1
             return Failure.PERMANENT
+        if message.prebuilt is None and delivery.pk not in claim().ids:
+            return NOT_CLAIMED
         try:
             if not self.is_open:
                 # Opened once and reused: send_messages() on a closed backend would
@@ -199,18 +245,33 @@ class _Batch:
                 self.connection.open()
                 self.is_open = True
             if message.prebuilt is not None:
-                # Bytes assembled from the skeleton: hand them to the open SMTP session
-                # (what send_messages() would do, minus rebuilding the message).
-                self.connection.connection.sendmail(self.envelope_from, [delivery.address],
-                                                    message.prebuilt)
+                # Bytes assembled from the skeleton: what send_messages() would do with
+                # the open SMTP session, minus rebuilding the message, in two halves.
+                smtp = self.connection.connection
+                smtp_envelope(smtp, self.envelope_from, delivery.address,
+                              size=len(message.prebuilt))
+                if delivery.pk not in claim().ids:
+                    self._reset()
+                    return NOT_CLAIMED
+                smtp_data(smtp, message.prebuilt)
             else:
                 self.connection.send_messages([message])
         except Exception as error:  # noqa: BLE001 — classified below
+            if delivery.pk not in claim().ids:
+                self.close()  # the envelope's state is unknown
+                return NOT_CLAIMED
             return self._failed(delivery, error)
         provider_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
         if provider_id:  # an ESP backend (anymail): keep the provider's id for its webhooks
             Delivery.objects.filter(pk=delivery.pk).update(message_id=str(provider_id)[:255])
         return None
+
+    def _reset(self) -> None:
+        """End an open envelope without sending (RSET); close the connection if that fails."""
+        try:
+            self.connection.connection.rset()
+        except Exception:  # noqa: BLE001 — reopened for the next message
+            self.close()
 
     def _failed(self, delivery: Delivery, error: Exception) -> Failure:
         failure = classify(error)
@@ -327,13 +388,16 @@ def _send_admitted(campaign: Campaign, batch: _Batch, deliveries: list[Delivery]
             return
         if granted:
             group = group[:granted]
-            claimed = batch.claim([d.pk for d in group])
+            claim = batch.start_claim([d.pk for d in group])
+            try:
+                outcome = batch.send_group(group, claim)
+            finally:
+                claimed = claim()  # read before the connection does anything else
             claimed_ids |= claimed.ids
             result.claimed += len(claimed.ids)
             result.skipped += claimed.skipped
             if claimed.stopped:
                 return
-            outcome = batch.send_group([d for d in group if d.pk in claimed.ids])
             if outcome is Failure.SERVER:
                 return  # the server is failing: continue_in was set
         if wait:

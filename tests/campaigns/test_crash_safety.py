@@ -21,7 +21,8 @@ from campaigns.services import claims
 from campaigns.services.sending import _Batch
 from tests.campaigns.conftest import make_campaign, make_customers
 
-pytestmark = [pytest.mark.django_db, pytest.mark.smtp]
+# Outside a test transaction, as a worker runs: claims travel while the envelope opens.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.smtp]
 
 
 def emulate_crash(token: uuid.UUID) -> int:
@@ -38,9 +39,11 @@ def statuses(campaign) -> dict[str, str]:
 
 
 @pytest.fixture
-def campaign(make_segment, smtp):
+def campaign(make_segment, smtp, monkeypatch):
+    for module in ("lifecycle", "dispatch"):  # batches run when the test says
+        monkeypatch.setattr(f"campaigns.services.{module}.enqueue_batches", lambda **kw: None)
     campaign = make_campaign([make_segment(make_customers(6))])
-    services.launch_campaign(campaign=campaign)  # its batches queued on commit: never here
+    services.launch_campaign(campaign=campaign)
     return campaign
 
 
@@ -49,8 +52,8 @@ def crash_after(monkeypatch, sent: int) -> dict:
     seen: dict = {"sent": 0}
     send = _Batch.send
 
-    def sending(batch, delivery):
-        outcome = send(batch, delivery)
+    def sending(batch, delivery, claim):
+        outcome = send(batch, delivery, claim)
         seen["sent"] += outcome is None
         if seen["sent"] == sent and "token" not in seen:
             seen["token"] = batch.token
@@ -138,15 +141,20 @@ def test_claims_do_not_wait_for_the_disk_but_the_reservation_does(
         seen["reserve"].add(synchronous_commit())  # inside the reservation's transaction
         return create(**fields)
 
-    def sending(batch, delivery):
+    def sending(batch, delivery, claim):
+        outcome = send(batch, delivery, claim)  # then the claim has been read
         seen["send"].add(synchronous_commit())
-        return send(batch, delivery)
+        return outcome
 
     monkeypatch.setattr(BatchMarker.objects, "create", marking)
     monkeypatch.setattr(_Batch, "send", sending)
     with connection.cursor() as cursor:  # as on a server configured not to wait
         cursor.execute("SET synchronous_commit TO off")
-    claims.reserve(campaign.pk, limit=1)
+    try:
+        claims.reserve(campaign.pk, limit=1)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
     assert seen["reserve"] == {"on"}  # the reservation waits all the same
 
     assert services.send_batch(campaign_id=campaign.pk).sent == 5
