@@ -394,6 +394,9 @@ def expire(*, before: datetime, campaign_id: int | None = None) -> tuple[int, in
     lapsed = Delivery.objects.filter(claimed_at__lte=before)
     if campaign_id is not None:
         lapsed = lapsed.filter(campaign_id=campaign_id)
+    in_flight = [DeliveryStatus.RESERVED, DeliveryStatus.SENDING]
+    if campaign_id is not None and not lapsed.filter(status__in=in_flight).exists():
+        return 0, 0  # the usual case at a batch's start: one read, no writes
     unknown = lapsed.filter(status=DeliveryStatus.SENDING).update(
         status=DeliveryStatus.UNKNOWN,
         last_error="worker lost while sending: may or may not have gone out")
@@ -402,10 +405,8 @@ def expire(*, before: datetime, campaign_id: int | None = None) -> tuple[int, in
     unknown += lapsed.filter(~_marked(), status=DeliveryStatus.RESERVED).update(
         status=DeliveryStatus.UNKNOWN, last_error=CRASHED)
     # Markers of batches with nothing left in flight (killed, or expired above).
-    in_flight = Delivery.objects.filter(
-        claim_token=OuterRef("token"),
-        status__in=[DeliveryStatus.RESERVED, DeliveryStatus.SENDING])
-    BatchMarker.objects.filter(created_at__lte=before).filter(~Exists(in_flight)).delete()
+    holds = Delivery.objects.filter(claim_token=OuterRef("token"), status__in=in_flight)
+    BatchMarker.objects.filter(created_at__lte=before).filter(~Exists(holds)).delete()
     return released, unknown
 
 
