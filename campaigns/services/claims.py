@@ -34,9 +34,11 @@ Why that keeps every message from going out twice:
   cannot be lost (rows would be ``pending`` again), and a marker present means no
   crash since the reservation, so no claim of that batch was lost. Claims and the
   batch's own release re-check the marker: a batch cannot go on past a crash.
-- Whatever the watchdog decides it commits durably, which flushes the asynchronous
-  commits it read (WAL is flushed in order). A clean shutdown flushes everything
-  and keeps the markers.
+- Nothing is sent on the strength of a lost commit: a message goes out only after
+  its batch's durable reservation, and a durable commit flushes every asynchronous
+  one before it (WAL is flushed in order). A watchdog decision lost in a crash
+  leaves its rows in flight without a marker: ``unknown`` again. A clean shutdown
+  flushes everything and keeps the markers.
 
 A batch holds its reservations and claims on a *lease*: ``claimed_at`` is renewed
 every LEASE_RENEWAL seconds while it runs (``renew``), and once SENDING_TIMEOUT has
@@ -51,11 +53,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import CharField, Exists, F, Min, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Concat, Now
 from django.db.models.sql import UpdateQuery
@@ -324,8 +326,13 @@ def asynchronous_attempts():
     _set_synchronous_commit("OFF")
     try:
         yield
-    finally:
-        _set_synchronous_commit("ON")
+    except BaseException:
+        # Keep the batch's own error; the next batch (and every reservation) asks for
+        # durable commits again anyway.
+        with suppress(DatabaseError):
+            _set_synchronous_commit("ON")
+        raise
+    _set_synchronous_commit("ON")
 
 
 def _marked(token_field: str = "claim_token") -> Exists:
@@ -389,7 +396,6 @@ def expire(*, before: datetime, campaign_id: int | None = None) -> tuple[int, in
     ``sending`` becomes ``unknown``. ``reserved`` goes back to ``pending`` while its
     batch's marker is there, and becomes ``unknown`` too when the marker is gone (the
     database crashed since: the claim that would say it was attempted may be lost).
-    Each statement is a durable commit (see ``durable_commits``).
     """
     lapsed = Delivery.objects.filter(claimed_at__lte=before)
     if campaign_id is not None:

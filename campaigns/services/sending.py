@@ -7,10 +7,11 @@ retry it with backoff, and the rest of the batch goes on (or, when the server
 itself is failing, stops and continues later).
 
 Per message a batch makes one database round trip, committed without waiting for
-the disk: the statement that claims it also records the previous message as sent
-(see ``claims``, "Durability": the batch's reservation is the durable commit). The frequency cap's
-slots are taken for the whole batch at its start, the templates are compiled and
-the MIME skeleton is built once per batch.
+the disk (``claims``, "Durability": the batch's reservation is the durable commit)
+and overlapping the SMTP envelope: the statement that claims it also records the
+previous message as sent. The frequency cap's slots are taken for the whole batch
+at its start, the templates are compiled and the MIME skeleton is built once per
+batch.
 """
 
 from __future__ import annotations
