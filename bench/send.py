@@ -2,7 +2,7 @@
 
     createdb -h 127.0.0.1 -U postgres rulecast_bench_send
     DEBUG=1 DATABASE_URL=postgres://postgres@127.0.0.1:5432/rulecast_bench_send \\
-        .venv/bin/python bench/send.py --recipients 20000 [--workers 2 --threads 4]
+        .venv/bin/python bench/send.py --recipients 20000 [--workers 2 --threads 4] [--batch-size N]
 
 Product: ``launch_campaign`` (recipients frozen by INSERT ... SELECT) and
 ``--workers`` ``celery worker`` processes (Redis broker; each a pool of
@@ -236,6 +236,7 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4, help="threads per worker process")
+    parser.add_argument("--batch-size", type=int, help="BATCH_SIZE (default: the project's)")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
     parser.add_argument("--sink", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--baseline-part", help=argparse.SUPPRESS)  # K/N
@@ -260,6 +261,7 @@ def main() -> None:
         "DATABASE_CONN_MAX_AGE": "60", "LOG_LEVEL": "ERROR",
         "DJANGO_SETTINGS_MODULE": "_send_settings",
         "BENCH_SEND_LANES": str(args.workers * args.threads),
+        "BENCH_SEND_BATCH": str(args.batch_size or ""),
     })
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _setup import setup_django

@@ -314,3 +314,19 @@ from .automation.models import (  # noqa: E402,F401  (models of the automation)
     TriggerEntry,
     Variant,
 )
+
+
+class BatchMarker(models.Model):
+    """A send batch's crash marker, one row per reservation (see services.claims).
+
+    On PostgreSQL the table is UNLOGGED (migration 0006): crash recovery empties it,
+    a clean restart keeps it. A batch records each attempt with an asynchronous
+    commit, which a database crash may lose; a lapsed batch whose marker is gone
+    may have lost such records, so none of its unconfirmed deliveries is sent again.
+    """
+
+    token = models.UUIDField(primary_key=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return str(self.token)

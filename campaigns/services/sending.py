@@ -6,10 +6,12 @@ cap and sorts SMTP failures: permanent ones fail that delivery, transient ones
 retry it with backoff, and the rest of the batch goes on (or, when the server
 itself is failing, stops and continues later).
 
-Per message a batch makes one database round trip: the statement that claims it
-also records the previous message as sent (see ``claims``). The frequency cap's
-slots are taken for the whole batch at its start, the templates are compiled and
-the MIME skeleton is built once per batch.
+Per message a batch makes one database round trip, committed without waiting for
+the disk (``claims``, "Durability": the batch's reservation is the durable commit)
+and overlapping the SMTP envelope: the statement that claims it also records the
+previous message as sent. The frequency cap's slots are taken for the whole batch
+at its start, the templates are compiled and the MIME skeleton is built once per
+batch.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import logging
 import smtplib
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -42,6 +44,13 @@ logger = logging.getLogger(__name__)
 # Waits for a rate-limit slot up to this long inside a batch; longer ends the batch
 # and continues it later with a countdown, so no worker sleeps for minutes.
 MAX_INLINE_WAIT = 1.0
+
+
+class NotClaimed(Enum):
+    NOT_CLAIMED = "not claimed"  # the claim refused it (skipped, stopped): not sent
+
+
+NOT_CLAIMED = NotClaimed.NOT_CLAIMED
 
 
 class Failure(Enum):
@@ -70,6 +79,28 @@ def classify(error: Exception) -> Failure:
     if isinstance(error, smtplib.SMTPServerDisconnected | OSError):
         return Failure.SERVER
     return Failure.PERMANENT
+
+
+def smtp_envelope(smtp: smtplib.SMTP, sender: str, recipient: str, *, size: int) -> None:
+    """MAIL FROM and RCPT TO, as ``smtplib.SMTP.sendmail`` sends and checks them."""
+    smtp.ehlo_or_helo_if_needed()
+    options = [f"size={size}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+    code, response = smtp.mail(sender, options)
+    if code != 250:
+        smtp.close() if code == 421 else smtp._rset()
+        raise smtplib.SMTPSenderRefused(code, response, sender)
+    code, response = smtp.rcpt(recipient)
+    if code not in (250, 251):
+        smtp.close() if code == 421 else smtp._rset()
+        raise smtplib.SMTPRecipientsRefused({recipient: (code, response)})
+
+
+def smtp_data(smtp: smtplib.SMTP, message: bytes) -> None:
+    """DATA, the rest of ``sendmail``: the message is sent when the server answers 250."""
+    code, response = smtp.data(message)
+    if code != 250:
+        smtp.close() if code == 421 else smtp._rset()
+        raise smtplib.SMTPDataError(code, response)
 
 
 def retry_delay(attempts: int) -> float:
@@ -136,27 +167,33 @@ class _Batch:
         self.result = BatchResult()
         self.unrecorded: list[int] = []  # sent, not yet marked so (with the next claim)
 
-    def claim(self, ids: list[int]) -> claims.Claimed:
-        """Claim ``ids``, recording the previous group's sent messages in the same commit."""
+    def start_claim(self, ids: list[int]) -> Callable[[], claims.Claimed]:
+        """Claim ``ids`` (sent now, read when called), recording the previous group's sent
+        messages in the same commit."""
         sent, self.unrecorded = self.unrecorded, []
-        return self.claims.claim(ids, sent=sent)
+        return self.claims.start(ids, sent=sent)
 
     def record_sent(self) -> None:
         """Mark the messages sent since the last claim as sent (the batch ends)."""
         sent, self.unrecorded = self.unrecorded, []
         self.claims.mark_sent(sent)
 
-    def send_group(self, group: list[Delivery]) -> Failure | None:
-        """Send claimed deliveries one by one; SERVER when it stopped early.
+    def send_group(self, group: list[Delivery],
+                   claim: Callable[[], claims.Claimed]) -> Failure | None:
+        """Send the claimed deliveries of ``group`` one by one; SERVER when it stopped early.
 
-        The sent ones are marked so by the next claim, or by ``record_sent``.
+        ``claim`` is the group's claim, perhaps still travelling: each message waits
+        for it only just before its content goes out. The sent ones are marked so by
+        the next claim, or by ``record_sent``.
         """
         stopped_at = None
         for position, delivery in enumerate(group):
-            outcome = self.send(delivery)
+            outcome = self.send(delivery, claim)
             if outcome is None:
                 self.unrecorded.append(delivery.pk)
                 self.result.sent += 1
+            elif outcome is NOT_CLAIMED and claim().stopped:
+                break
             elif outcome is Failure.SERVER:
                 stopped_at = position + 1
                 break
@@ -166,8 +203,15 @@ class _Batch:
             return Failure.SERVER
         return None
 
-    def send(self, delivery: Delivery) -> Failure | None:
-        """Render and send one claimed delivery; None when it went out."""
+    def send(self, delivery: Delivery,
+             claim: Callable[[], claims.Claimed]) -> Failure | None | NotClaimed:
+        """Render and send one delivery if ``claim`` claimed it; None when it went out.
+
+        Over SMTP the envelope (MAIL FROM, RCPT TO: two round trips) is opened while
+        the claim travels; the message goes out (DATA) only once the claim is known to
+        be committed, so a message is never sent unclaimed: a client gone before the
+        end of DATA sends nothing.
+        """
         compiled, skeleton = self.variants.get(delivery.variant_id, (self.compiled, self.skeleton))
         urls = self.urls.for_delivery(delivery.pk, campaign_id=delivery.campaign_id,
                                        customer_id=delivery.customer_id)
@@ -187,10 +231,14 @@ class _Batch:
         except Exception as error:  # noqa: BLE001 — a template that fails for this customer
             logger.exception("campaign %s: cannot render delivery %s", compiled.campaign_id,
                              delivery.pk)
+            if delivery.pk not in claim().ids:
+                return NOT_CLAIMED
             claims.finish(delivery, self.token, DeliveryStatus.FAILED,
                           last_error=f"render: {error}"[:2000])
             self.result.failed += 1
             return Failure.PERMANENT
+        if message.prebuilt is None and delivery.pk not in claim().ids:
+            return NOT_CLAIMED
         try:
             if not self.is_open:
                 # Opened once and reused: send_messages() on a closed backend would
@@ -198,18 +246,33 @@ class _Batch:
                 self.connection.open()
                 self.is_open = True
             if message.prebuilt is not None:
-                # Bytes assembled from the skeleton: hand them to the open SMTP session
-                # (what send_messages() would do, minus rebuilding the message).
-                self.connection.connection.sendmail(self.envelope_from, [delivery.address],
-                                                    message.prebuilt)
+                # Bytes assembled from the skeleton: what send_messages() would do with
+                # the open SMTP session, minus rebuilding the message, in two halves.
+                smtp = self.connection.connection
+                smtp_envelope(smtp, self.envelope_from, delivery.address,
+                              size=len(message.prebuilt))
+                if delivery.pk not in claim().ids:
+                    self._reset()
+                    return NOT_CLAIMED
+                smtp_data(smtp, message.prebuilt)
             else:
                 self.connection.send_messages([message])
         except Exception as error:  # noqa: BLE001 — classified below
+            if delivery.pk not in claim().ids:
+                self.close()  # the envelope's state is unknown
+                return NOT_CLAIMED
             return self._failed(delivery, error)
         provider_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
         if provider_id:  # an ESP backend (anymail): keep the provider's id for its webhooks
             Delivery.objects.filter(pk=delivery.pk).update(message_id=str(provider_id)[:255])
         return None
+
+    def _reset(self) -> None:
+        """End an open envelope without sending (RSET); close the connection if that fails."""
+        try:
+            self.connection.connection.rset()
+        except Exception:  # noqa: BLE001 — reopened for the next message
+            self.close()
 
     def _failed(self, delivery: Delivery, error: Exception) -> Failure:
         failure = classify(error)
@@ -287,45 +350,57 @@ def send_batch(
 def _send_reserved(campaign: Campaign, token: uuid.UUID, reserved: list[Delivery]) -> BatchResult:
     """Claim and send a batch's reservations, CLAIM_SIZE at a time; give back the rest."""
     batch = _Batch(campaign, token, reserved)
-    result = batch.result
     admitted = frequency.Admitted([])
     claimed_ids: set[int] = set()
-    size = campaigns_settings.CLAIM_SIZE
-    # A batch lasts a few leases at most, then hands over to the next task.
-    deadline = time.monotonic() + 2 * float(campaigns_settings.SENDING_TIMEOUT)
-    renewal = float(campaigns_settings.LEASE_RENEWAL)
-    renewed = time.monotonic()
     try:
         # The per-customer daily cap, for the whole batch at once.
         admitted = frequency.admit(token=token, deliveries=reserved)
-        deliveries = admitted.deliveries
-        for start in range(0, len(deliveries), size):
-            if time.monotonic() - renewed >= renewal:
-                claims.renew(token)  # the heartbeat: this worker is alive
-                renewed = time.monotonic()
-            group = deliveries[start:start + size]
-            granted, wait = _take_slots(campaign, len(group))
-            if time.monotonic() > deadline:
-                result.continue_in = 0.0
-                break
-            if granted:
-                group = group[:granted]
-                claimed = batch.claim([d.pk for d in group])
-                claimed_ids |= claimed.ids
-                result.claimed += len(claimed.ids)
-                result.skipped += claimed.skipped
-                if claimed.stopped:
-                    break
-                outcome = batch.send_group([d for d in group if d.pk in claimed.ids])
-                if outcome is Failure.SERVER:
-                    break  # the server is failing: continue_in was set
-            if wait:
-                result.continue_in = wait
-                break
+        with claims.asynchronous_attempts():
+            _send_admitted(campaign, batch, admitted.deliveries, claimed_ids)
     finally:
         batch.close()
         batch.record_sent()
         claims.release(campaign.pk, token)
         # Slots of messages that did not go out: skipped at the claim, or never claimed.
         frequency.give_back(admitted, {d.pk for d in admitted.deliveries} - claimed_ids)
-    return result
+    return batch.result
+
+
+def _send_admitted(campaign: Campaign, batch: _Batch, deliveries: list[Delivery],
+                   claimed_ids: set[int]) -> None:
+    """The batch's loop: claim a group, send it; until done, stopped or out of time.
+
+    Adds what it claimed to ``claimed_ids``.
+    """
+    result = batch.result
+    size = campaigns_settings.CLAIM_SIZE
+    # A batch lasts a few leases at most, then hands over to the next task.
+    deadline = time.monotonic() + 2 * float(campaigns_settings.SENDING_TIMEOUT)
+    renewal = float(campaigns_settings.LEASE_RENEWAL)
+    renewed = time.monotonic()
+    for start in range(0, len(deliveries), size):
+        if time.monotonic() - renewed >= renewal:
+            claims.renew(batch.token)  # the heartbeat: this worker is alive
+            renewed = time.monotonic()
+        group = deliveries[start:start + size]
+        granted, wait = _take_slots(campaign, len(group))
+        if time.monotonic() > deadline:
+            result.continue_in = 0.0
+            return
+        if granted:
+            group = group[:granted]
+            claim = batch.start_claim([d.pk for d in group])
+            try:
+                outcome = batch.send_group(group, claim)
+            finally:
+                claimed = claim()  # read before the connection does anything else
+            claimed_ids |= claimed.ids
+            result.claimed += len(claimed.ids)
+            result.skipped += claimed.skipped
+            if claimed.stopped:
+                return
+            if outcome is Failure.SERVER:
+                return  # the server is failing: continue_in was set
+        if wait:
+            result.continue_in = wait
+            return

@@ -14,6 +14,7 @@ from campaigns import services
 from campaigns.automation.models import CapSlot
 from campaigns.conf import campaigns_settings
 from campaigns.models import (
+    BatchMarker,
     CampaignStatus,
     Delivery,
     DeliveryStatus,
@@ -272,11 +273,18 @@ def test_smtp_errors_are_classified(error, expected):
     assert classify(error) is expected
 
 
+def dead_batch() -> uuid.UUID:
+    """The token of a batch whose worker died (its marker is there: no database crash)."""
+    token = uuid.uuid4()
+    BatchMarker.objects.create(token=token, created_at=timezone.now())
+    return token
+
+
 def test_a_dead_batch_reservation_goes_back_to_pending(launched, smtp):
     campaign, _ = launched(3)
     lease = timedelta(seconds=campaigns_settings.SENDING_TIMEOUT)
     held = Delivery.objects.filter(campaign=campaign)
-    held.update(status=DeliveryStatus.RESERVED, claim_token=uuid.uuid4(),
+    held.update(status=DeliveryStatus.RESERVED, claim_token=dead_batch(),
                 claimed_at=timezone.now() - lease + timedelta(seconds=20))
     assert services.send_batch(campaign_id=campaign.pk).claimed == 0  # the lease still holds
     assert services.recover_campaigns().released == 0
@@ -291,7 +299,7 @@ def test_the_next_batch_ends_a_lapsed_lease_itself(launched, smtp):
     campaign, _ = launched(3)
     lease = timedelta(seconds=campaigns_settings.SENDING_TIMEOUT)
     Delivery.objects.filter(campaign=campaign).update(
-        status=DeliveryStatus.RESERVED, claim_token=uuid.uuid4(),
+        status=DeliveryStatus.RESERVED, claim_token=dead_batch(),
         claimed_at=timezone.now() - lease - timedelta(seconds=1))
     assert services.send_batch(campaign_id=campaign.pk).sent == 3
     campaign.refresh_from_db()

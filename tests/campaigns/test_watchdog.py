@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.conf import campaigns_settings
-from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from campaigns.models import BatchMarker, Campaign, CampaignStatus, Delivery, DeliveryStatus
 from campaigns.services.dispatch import schedule_watchdog
 from rulecast.celery import app
 from tests.campaigns.conftest import make_campaign, make_customers
@@ -51,10 +51,13 @@ def test_a_dead_batch_share_is_sent_again(sending, monkeypatch):
     monkeypatch.setattr("campaigns.services.lifecycle.enqueue_batches",
                         lambda **kw: restarted.append(kw))
     now = timezone.now()
+    token = uuid.uuid4()
+    BatchMarker.objects.create(token=token, created_at=now)  # the worker died, not the database
     Delivery.objects.filter(campaign=sending).update(
-        status=DeliveryStatus.RESERVED, claim_token=uuid.uuid4(), claimed_at=now)
+        status=DeliveryStatus.RESERVED, claim_token=token, claimed_at=now)
     report = services.watch_campaign(campaign_id=sending.pk, now=now + lease() * 2)
     assert report.released == 4 and report.restarted == [sending.pk]
+    assert not BatchMarker.objects.exists()  # nothing of that batch is left in flight
     assert restarted and restarted[0]["campaign_id"] == sending.pk
 
 

@@ -6,12 +6,20 @@ import time
 
 import psutil
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from campaigns import services
 from campaigns.conf import campaigns_settings
-from campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, Suppression
+from campaigns.models import (
+    BatchMarker,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryStatus,
+    Suppression,
+)
 from campaigns.tasks import send_campaign_batch
 from campaigns.tokens import make_token, unsubscribe_url
 from crm.models import ConsentStatus, Customer
@@ -97,6 +105,54 @@ def test_a_killed_worker_skips_nobody_and_sends_nobody_twice(mail_worker, smtp, 
     unknown = [a for a, s in outcome.items() if s == DeliveryStatus.UNKNOWN]
     # At most one claimed group per pool process was in flight.
     assert len(unknown) == in_flight <= 2 * campaigns_settings.CLAIM_SIZE
+
+
+def other_sessions_gone() -> bool:
+    """No database session but this test's (the killed worker's have ended)."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                       "current_database() AND pid <> pg_backend_pid()")
+        return cursor.fetchone()[0] == 0
+
+
+def test_a_database_crash_mid_send_sends_nobody_twice(mail_worker, smtp, make_segment):
+    """Workers and database go down together; what recovery leaves is emulated.
+
+    Crash recovery empties the unlogged marker table and may lose every claim and
+    "sent" committed asynchronously since each running batch's (durable) reservation:
+    the worst case is emulated by putting those rows back to ``reserved``.
+    """
+    smtp.delay = 0.01
+    campaign = make_campaign([make_segment(make_customers(400))])
+    services.launch_campaign(campaign=campaign)
+    wait_until(lambda: smtp.count() >= 80, what="the first messages")
+    kill_machine(mail_worker)
+    wait_until(other_sessions_gone, timeout=30, what="the killed worker's sessions to end")
+
+    running = list(BatchMarker.objects.values_list("token", flat=True))
+    assert running, "no batch was running"
+    BatchMarker.objects.all().delete()
+    Delivery.objects.filter(
+        claim_token__in=running, status__in=[DeliveryStatus.SENDING, DeliveryStatus.SENT],
+    ).update(status=DeliveryStatus.RESERVED, sent_at=None)
+    in_doubt = set(Delivery.objects.filter(claim_token__in=running, status=DeliveryStatus.RESERVED)
+                   .values_list("address", flat=True))
+    report = services.recover_campaigns(sending_timeout=timezone.timedelta(0),
+                                        stall_timeout=timezone.timedelta(0))
+    assert (report.released, report.unknown) == (0, len(in_doubt))
+    assert report.restarted == [campaign.pk]
+    mail_worker.start()
+    wait_until(lambda: sent(campaign), what="the campaign to finish after the restart")
+
+    received = smtp.recipients()
+    outcome = statuses(campaign)
+    assert set(received.values()) == {1}, "an address got two messages"
+    assert {a for a, s in outcome.items() if s == DeliveryStatus.UNKNOWN} == in_doubt
+    assert set(outcome.values()) <= {DeliveryStatus.SENT, DeliveryStatus.UNKNOWN}
+    assert {a for a, s in outcome.items() if s == DeliveryStatus.SENT} <= set(received)
+    assert set(received) <= set(outcome) and len(outcome) == 400
 
 
 def test_the_same_batch_enqueued_twice_sends_once(mail_worker, smtp, make_segment, monkeypatch):
