@@ -302,19 +302,23 @@ class _Fitter:
             tree.label.append(int(cart.classes_[t.value[i][0].argmax()]))
         return tree
 
+    def alternate(self, tree: ThresholdTree, leaf_of: np.ndarray) -> np.ndarray:
+        """Relabel, then TAO passes and relabelling until the cost stops falling (in place)."""
+        self.relabel(tree, leaf_of)
+        for _ in range(8):
+            before = self.cost(tree, leaf_of)
+            leaf_of = self.tao_pass(tree, leaf_of)
+            self.relabel(tree, leaf_of)
+            if self.cost(tree, leaf_of) >= before - 1e-7 * before:
+                break
+        return leaf_of
+
     def refine(self, tree: ThresholdTree, max_leaves: int, min_gain: float) -> TreeFit:
         """Alternate expansion and tree alternating optimisation until stable."""
         best_cost = np.inf
         rounds = 0
         for rounds in range(1, 7):  # noqa: B007
-            leaf_of = self.expand(tree, max_leaves, min_gain)
-            self.relabel(tree, leaf_of)
-            for _ in range(8):
-                before = self.cost(tree, leaf_of)
-                leaf_of = self.tao_pass(tree, leaf_of)
-                self.relabel(tree, leaf_of)
-                if self.cost(tree, leaf_of) >= before - 1e-7 * before:
-                    break
+            leaf_of = self.alternate(tree, self.expand(tree, max_leaves, min_gain))
             tree = tree.compact(np.bincount(leaf_of, minlength=len(tree.feature)))
             cost = self.cost(tree, tree.apply(self.Z))
             if cost >= best_cost - 1e-6 * best_cost:
@@ -396,14 +400,7 @@ class _Fitter:
         not kept.
         """
         tree = fit.tree.copy()
-        leaf_of = tree.apply(self.Z)
-        self.relabel(tree, leaf_of)
-        for _ in range(8):
-            before = self.cost(tree, leaf_of)
-            leaf_of = self.tao_pass(tree, leaf_of)
-            self.relabel(tree, leaf_of)
-            if self.cost(tree, leaf_of) >= before - 1e-7 * before:
-                break
+        leaf_of = self.alternate(tree, tree.apply(self.Z))
         tree = tree.compact(np.bincount(leaf_of, minlength=len(tree.feature)))
         if not self.covers(tree) or self.excess(tree) > self.excess(fit.tree):
             tree = fit.tree
