@@ -177,6 +177,8 @@ class Event(models.Model):
             models.Index(
                 fields=["customer", "event_type", "occurred_at"], name="crm_event_cust_type_idx"
             ),
+            # The latest event (a run's as-of time) without reading every event.
+            models.Index(fields=["occurred_at"], name="crm_event_occurred_idx"),
         ]
 
     def __str__(self) -> str:

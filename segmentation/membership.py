@@ -8,6 +8,8 @@ is recorded as a MembershipChange (automations build on these).
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -17,11 +19,14 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
+from crm.models import Customer
+
 from . import pgbinary
 from .bulk import insert_frame
 from .features.store import refresh_features_of
 from .models import MembershipChange, Segment, SegmentMembership
 from .rules import Rule, evaluate
+from .sidebyside import SIDE_BY_SIDE_CONNECTIONS, run_side_by_side
 from .signals import announce
 
 
@@ -123,8 +128,6 @@ def write_members(members: pd.DataFrame) -> int:
     features were computed is left out). Elsewhere: batched inserts. Call it
     inside the run's transaction. Returns the rows stored.
     """
-    from crm.models import Customer
-
     table = SegmentMembership._meta.db_table
     if connection.vendor != "postgresql":
         return insert_frame(table, members)
@@ -154,6 +157,31 @@ def write_members(members: pd.DataFrame) -> int:
         written = cursor.rowcount
         cursor.execute(f"DROP TABLE {stage}")
     return written
+
+
+#: Fewest members worth splitting over several connections (below, one is as fast).
+SIDE_BY_SIDE_MEMBERS = 50_000
+
+
+def write_members_side_by_side(members: pd.DataFrame,
+                               workers: int = SIDE_BY_SIDE_CONNECTIONS) -> int:
+    """:func:`write_members` in parts by customer id, each on its own connection and
+    committed on its own (PostgreSQL, outside a transaction: see
+    :func:`segmentation.sidebyside.can_run_side_by_side`).
+
+    Keeping three indexes up to date is most of the write and one INSERT uses one core.
+    The parts are not one transaction: a caller that fails after a part committed
+    deletes the run's segments, whose members go with them.
+    """
+    members = members.sort_values("customer_id", kind="stable")
+    bounds = np.linspace(0, len(members), workers + 1).round().astype(int)
+
+    def part(start: int, stop: int) -> int:
+        with transaction.atomic():
+            return write_members(members.iloc[start:stop])
+
+    return sum(run_side_by_side([functools.partial(part, start, stop)
+                                 for start, stop in itertools.pairwise(bounds)], workers))
 
 
 def run_labels(run) -> list[tuple[int, int, str, int | None]]:

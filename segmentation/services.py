@@ -16,14 +16,14 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .conf import segmentation_settings
 from .features import ORDERS, registry
 from .features.asof import AsOf, choose_as_of
 from .features.store import FeatureTable, compute_feature_table, refresh_feature_table
-from .membership import write_members
+from .membership import SIDE_BY_SIDE_MEMBERS, write_members, write_members_side_by_side
 from .models import (
     RunStatus,
     Segment,
@@ -48,6 +48,7 @@ from .rules import Rule, RuleError, simplify
 from .rules.jsonlogic import from_jsonlogic
 from .rules.validate import validate_rule
 from .runwatch import Heartbeat, schedule_watch
+from .sidebyside import can_run_side_by_side
 from .stability import carry_over_identities, compare_with_published
 
 logger = logging.getLogger(__name__)
@@ -167,8 +168,14 @@ def nonbuyer_values() -> dict[str, float | None]:
 
 
 def _report(run_id: int, stage: str, fraction: float, listener: ProgressCallback | None) -> None:
-    # A plain UPDATE in autocommit: visible to the admin while the run goes on.
-    SegmentationRun.objects.filter(pk=run_id).update(stage=stage, progress=round(fraction, 3))
+    # Committed at once, visible to the admin while the run goes on, but without waiting
+    # for the disk (a dozen flushes a run): a crash can lose only this note.
+    own_transaction = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():
+        if own_transaction:  # never a caller's transaction
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO off")
+        SegmentationRun.objects.filter(pk=run_id).update(stage=stage, progress=round(fraction, 3))
     if listener is not None:
         listener(stage, fraction)
 
@@ -378,12 +385,46 @@ def _fail(run_id: int, message: str, timings: dict[str, float]) -> None:
     )
 
 
-@transaction.atomic
 def _save_result(
     run: SegmentationRun, result: PipelineResult, customer_ids: np.ndarray, *, now: datetime,
     pending: bool = False,
 ) -> None:
-    run.segments.all().delete()  # a re-executed run replaces, never duplicates
+    """Store the segments and their members, then mark the run succeeded.
+
+    Within a caller's transaction (or on a small shop) all of it is one transaction.
+    Otherwise the segments are committed first (the run still running), the members
+    written on several connections, and the run marked succeeded once all are in; if
+    any part fails, the segments are deleted and their members with them.
+    """
+    labels = np.asarray(result.labels)
+    assigned = labels >= 0
+    clusters = np.asarray(result.cluster_labels)[assigned]
+
+    def members(segment_ids: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame({
+            "segment_id": segment_ids[labels[assigned]], "customer_id": customer_ids[assigned],
+            "cluster": pd.Series(clusters, dtype="Int64").mask(clusters < 0).array,
+        })
+
+    if not (can_run_side_by_side() and assigned.sum() >= SIDE_BY_SIDE_MEMBERS):
+        with transaction.atomic():
+            write_members(members(_create_segments(run, result)))
+            _finish(run, result, customer_ids, labels, now=now, pending=pending)
+        return
+    with transaction.atomic():
+        segment_ids = _create_segments(run, result)
+    try:
+        write_members_side_by_side(members(segment_ids))
+    except BaseException:
+        run.segments.all().delete()
+        raise
+    with transaction.atomic():
+        _finish(run, result, customer_ids, labels, now=now, pending=pending)
+
+
+def _create_segments(run: SegmentationRun, result: PipelineResult) -> np.ndarray:
+    """Replace the run's segments (a re-executed run never duplicates); their ids by index."""
+    run.segments.all().delete()
     segments = Segment.objects.bulk_create([
         Segment(
             run=run, index=segment.index, name=segment.name_en, name_zh=segment.name_zh,
@@ -396,18 +437,16 @@ def _save_result(
     segment_ids = {segment.index: segment.pk for segment in segments}
     if any(pk is None for pk in segment_ids.values()):  # backends without RETURNING
         segment_ids = dict(run.segments.values_list("index", "pk"))
-    labels = np.asarray(result.labels)
-    assigned = labels >= 0
     lookup = np.zeros(max(segment_ids, default=0) + 1, dtype=np.int64)
     for index, pk in segment_ids.items():
         lookup[index] = pk
-    clusters = np.asarray(result.cluster_labels)[assigned]
-    write_members(pd.DataFrame({
-        "segment_id": lookup[labels[assigned]], "customer_id": customer_ids[assigned],
-        "cluster": pd.Series(clusters, dtype="Int64").mask(clusters < 0).array,
-    }))
+    return lookup
+
+
+def _finish(run: SegmentationRun, result: PipelineResult, customer_ids: np.ndarray,
+            labels: np.ndarray, *, now: datetime, pending: bool) -> None:
     metrics = dict(result.metrics)
-    metrics["unassigned"] = int((~assigned).sum())
+    metrics["unassigned"] = int((labels < 0).sum())
     if pending:  # the review page follows the run until its diagnostics are in
         metrics["diagnostics_pending"] = True
     stability = compare_with_published(run, customer_ids, labels)

@@ -6,6 +6,7 @@ refresh of a million customers never moves their features through Python.
 
 from __future__ import annotations
 
+import functools
 import io
 import threading
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from django.db import connection, connections, transaction
 from .. import pgbinary
 from ..models import CustomerFeatures
 from ..querying import COLUMN_FEATURES, feature_columns
+from ..sidebyside import SIDE_BY_SIDE_CONNECTIONS, run_side_by_side
 from .compute import FeatureSelect, feature_select, id_ranges, with_fallbacks
 from .registry import FeatureRegistry, registry
 
@@ -169,7 +171,7 @@ def _replace_through_staging(chosen: list, now: datetime, batch_size: int,
 
 #: Connections that compute the feature batches side by side (PostgreSQL, outside a
 #: transaction): the aggregation is the run's largest cost and a single query uses one core.
-FEATURE_CONNECTIONS = 2
+FEATURE_CONNECTIONS = SIDE_BY_SIDE_CONNECTIONS
 
 
 class FeatureTable:
@@ -242,36 +244,15 @@ def _frame(ids: np.ndarray, columns: dict[str, np.ndarray | None]) -> pd.DataFra
 def _compute_side_by_side(chosen: list, now: datetime, batches: list[dict],
                           features: FeatureRegistry) -> list[np.ndarray]:
     """Customer ids and each shown feature (NaN when missing), batches spread over connections."""
-    results: list[list[np.ndarray] | None] = [None] * len(batches)
-    errors: list[BaseException] = []
-    claimed = iter(range(len(batches)))
-    lock = threading.Lock()
 
-    def work() -> None:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SET jit = off")  # see _replace_through_staging
-            while not errors:
-                with lock:
-                    index = next(claimed, None)
-                if index is None:
-                    return
-                select = feature_select(now=now, id_filter=batches[index], features=chosen,
-                                        registry_=features)
-                results[index] = _copy_out(select)
-        except BaseException as error:  # noqa: BLE001 — raised again by the caller
-            errors.append(error)
-        finally:
-            connections.close_all()  # this thread's own connection
+    def batch(id_filter: dict) -> list[np.ndarray]:
+        with connection.cursor() as cursor:
+            cursor.execute("SET jit = off")  # see _replace_through_staging
+        return _copy_out(feature_select(now=now, id_filter=id_filter, features=chosen,
+                                        registry_=features))
 
-    threads = [threading.Thread(target=work, name=f"features-{i}", daemon=True)
-               for i in range(min(FEATURE_CONNECTIONS, len(batches)))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
+    results = run_side_by_side([functools.partial(batch, b) for b in batches],
+                               FEATURE_CONNECTIONS)
     return [np.concatenate(parts) for parts in zip(*results, strict=True)]
 
 

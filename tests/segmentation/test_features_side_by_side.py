@@ -12,7 +12,13 @@ import pytest
 from crm.models import Customer
 from segmentation.features import store
 from segmentation.features.compute import compute_features
-from segmentation.models import CustomerFeatures, RunStatus, Segmentation, SegmentationRun
+from segmentation.models import (
+    CustomerFeatures,
+    RunStatus,
+    Segmentation,
+    SegmentationRun,
+    SegmentMembership,
+)
 from segmentation.services import execute_run, features_to_compute
 
 from .conftest import NOW, build_shop
@@ -88,3 +94,68 @@ def test_a_run_is_saved_once_its_feature_table_is_written(small_shop, monkeypatc
     assert seen_at_save == [Customer.objects.count()]
     frame = store.read_features(run.feature_names)
     assert frame.equals(compute_features(now=NOW, names=run.feature_names))
+
+
+def test_members_written_on_two_connections_are_the_runs_labels(small_shop, monkeypatch):
+    from segmentation import membership, services, sidebyside
+
+    parts = []
+    run_parts = sidebyside.run_side_by_side
+
+    def counting(jobs, workers=2):
+        parts.append(len(jobs))
+        return run_parts(jobs, workers)
+
+    monkeypatch.setattr(services, "SIDE_BY_SIDE_MEMBERS", 1)  # the small shop goes side by side
+    monkeypatch.setattr(membership, "run_side_by_side", counting)
+    run = SegmentationRun.objects.create(segmentation=Segmentation.objects.create(name="m"))
+    run = execute_run(run_id=run.pk, now=NOW)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert parts == [2]
+    stored = dict(SegmentMembership.objects.filter(segment__run=run)
+                  .values_list("customer_id", "segment__size"))
+    # Every customer once, each segment's stored size equal to its members.
+    assert set(stored) == set(Customer.objects.values_list("pk", flat=True))
+    for segment in run.segments.all():
+        assert segment.memberships.count() == segment.size
+
+
+def test_a_failed_member_part_leaves_no_segment_and_no_member(small_shop, monkeypatch):
+    from segmentation import membership, services
+
+    write = membership.write_members
+    calls = []
+
+    def second_part_fails(members):
+        calls.append(len(members))
+        if len(calls) == 2:
+            raise RuntimeError("connection lost")
+        return write(members)
+
+    monkeypatch.setattr(services, "SIDE_BY_SIDE_MEMBERS", 1)
+    monkeypatch.setattr(membership, "write_members", second_part_fails)
+    run = SegmentationRun.objects.create(segmentation=Segmentation.objects.create(name="f"))
+    run = execute_run(run_id=run.pk, now=NOW)
+    assert run.status == RunStatus.FAILED
+    assert "connection lost" in run.error
+    assert len(calls) == 2  # both parts ran: one committed, the other failed
+    assert not run.segments.exists()
+    assert not SegmentMembership.objects.exists()
+
+
+def test_progress_notes_commit_without_a_disk_flush_but_never_a_callers_transaction(db):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from segmentation import services
+
+    run = SegmentationRun.objects.create(segmentation=Segmentation.objects.create(name="p"))
+    with CaptureQueriesContext(connection) as own:
+        services._report(run.pk, "explain", 0.5, None)
+    run.refresh_from_db()
+    assert (run.stage, run.progress) == ("explain", 0.5)
+    assert any("synchronous_commit TO off" in q["sql"] for q in own.captured_queries)
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as inside:
+        services._report(run.pk, "saving", 0.9, None)
+    assert not any("synchronous_commit" in q["sql"] for q in inside.captured_queries)
