@@ -6,7 +6,8 @@ features have meanings below; any other feature falls back to
 "High <label>" / "<label>较高". Names are unique within a run: a
 distinguishing trait is added (with rules: a further guaranteed word, else a
 bound every member meets, "Lapsed customers, total spend more than ¥300"),
-then a number as the last resort.
+then a number as the last resort. A segment whose clauses share no word is
+named by a word of each clause, "New or bargain customers" / "新客户或低客单价客户".
 
 Names come from the rule
 ------------------------
@@ -156,8 +157,10 @@ def _rule_traits(
     z: Mapping[str, float],
     profile: Mapping[str, Mapping[str, float | None]],
     catalog: Mapping[str, FeatureInfo],
+    check_side: bool = True,
 ) -> list[_Trait]:
-    """Words the rule guarantees of every member, strongest first."""
+    """Words the rule guarantees of every member, strongest first (with ``check_side``,
+    only where the members' median sits on the word's side too)."""
     out = []
     for feature, stats in profile.items():
         shop, members = stats.get("overall_median"), stats.get("median")
@@ -165,7 +168,7 @@ def _rule_traits(
             continue
         for direction in ("low", "high"):
             side_ok = members <= shop if direction == "low" else members >= shop
-            if side_ok and guaranteed(rule, feature, direction, shop):
+            if (side_ok or not check_side) and guaranteed(rule, feature, direction, shop):
                 out.append(_word(feature, direction, z.get(feature, 0.0), catalog))
     return sorted(out, key=lambda t: -abs(t.z))
 
@@ -212,6 +215,38 @@ def _rule_phrase(
     en = ", ".join(render_text(p, catalog, "en") for p in parts)
     zh = "，".join(render_text(p, catalog, "zh") for p in parts)
     return en, zh, set(features)
+
+
+def _either_name(
+    rule: Rule,
+    z: Mapping[str, float],
+    profile: Mapping[str, Mapping[str, float | None]],
+    catalog: Mapping[str, FeatureInfo],
+) -> tuple[str, str, set[str]] | None:
+    """"New or bargain customers": the strongest word each clause guarantees of its
+    members, joined by "or" (every member meets one clause, so one of the words holds).
+
+    None unless every clause guarantees a word and they are not all the same word.
+    """
+    words: list[_Trait] = []
+    for clause in rule.clauses:
+        found = _rule_traits(Rule((clause,)), z, profile, catalog, check_side=False)
+        if not found:
+            return None
+        if all(found[0].en != w.en for w in words):
+            words.append(found[0])
+    if len(words) < 2:
+        return None
+    # In the features' order, not by strength: segments with the same words get the
+    # same name, which the disambiguation then tells apart.
+    order = list(profile)
+    words.sort(key=lambda w: (order.index(w.feature), w.direction))
+    en_parts = [w.en if w.role == "noun" else f"{w.en} {_DEFAULT_NOUN[0]}" for w in words]
+    if all(w.role != "noun" for w in words):  # "new or bargain customers"
+        en_parts = [w.en for w in words[:-1]] + [en_parts[-1]]
+    en = ", ".join(en_parts[:-1]) + " or " + en_parts[-1]
+    zh = "或".join(w.zh if w.role == "noun" else w.zh + _DEFAULT_NOUN[1] for w in words)
+    return en, zh, {w.feature for w in words}
 
 
 def _base_name(traits: list[_Trait]) -> tuple[str, str, set[str]]:
@@ -329,10 +364,13 @@ def name_segments(
         else:
             traits = _rule_traits(rules[a], z, profiles[a], catalog)
         en, zh, used = _base_name(traits)
-        phrase = _rule_phrase(rules[a], z, catalog) if rules is not None and not traits else None
-        if phrase is not None:  # no word holds for every member: state the rule's shared bounds
-            en, zh, used = phrase
-            en = en[0].upper() + en[1:]
+        if rules is not None and not traits:  # no word holds for every member:
+            # a word for each clause ("New or bargain customers"), else the shared bounds
+            fallback = (_either_name(rules[a], z, profiles[a], catalog)
+                        or _rule_phrase(rules[a], z, catalog))
+            if fallback is not None:
+                en, zh, used = fallback
+                en = en[0].upper() + en[1:]
         bases.append([en, zh, used, traits])
     _disambiguate(bases, zscores, catalog, rules)
     out = []
@@ -433,23 +471,51 @@ def name_contradictions(
     list of str
         One line per word that claims a side of the shop's median the rule
         does not bound every member to (a word shared by two features, like
-        "frequent", passes if either holds); empty when the names agree.
+        "frequent", passes if either holds); empty when the names agree. A name
+        of alternatives ("New or bargain customers") agrees when each clause
+        guarantees the words of one alternative.
     """
-    found: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for pattern, feature, direction, lang in _claims(catalog):
-        name = name_en if lang == "en" else name_zh
-        for match in pattern.finditer(name):
-            found.setdefault((lang, match.group(0).lower()), []).append((feature, direction))
+    claims = _claims(catalog)
     problems = []
-    for (lang, word), meanings in found.items():
-        if any(
-            shop_medians.get(f) is not None and guaranteed(rule, f, d, float(shop_medians[f]))
-            for f, d in meanings
-        ):
+    for lang, name in (("en", name_en), ("zh", name_zh)):
+        parts = [_claimed(part, lang, claims) for part in _EITHER[lang].split(name)]
+        parts = [part for part in parts if part]
+        if len(parts) > 1:  # "new or bargain customers": each clause must make one part true
+            if not all(any(_part_holds(part, Rule((clause,)), shop_medians) for part in parts)
+                       for clause in rule.clauses):
+                words = " / ".join(", ".join(part) for part in parts)
+                problems.append(f"{lang} alternatives {words!r}: some clause guarantees none")
             continue
-        problems.append(f"{lang} word {word!r} ({', '.join(f'{f} {d}' for f, d in meanings)}) "
-                        "is not guaranteed by the rule")
+        for word, meanings in (parts[0] if parts else {}).items():
+            if not _part_holds({word: meanings}, rule, shop_medians):
+                problems.append(f"{lang} word {word!r} "
+                                f"({', '.join(f'{f} {d}' for f, d in meanings)}) "
+                                "is not guaranteed by the rule")
     return problems
+
+
+#: Where a name lists alternatives ("New or bargain customers"); "(or unknown)" is no such place.
+_EITHER = {"en": re.compile(r" or (?!unknown)"), "zh": re.compile(r"或(?!未知)")}
+
+
+def _claimed(text: str, lang: str, claims) -> dict[str, list[tuple[str, str]]]:
+    """The claim words in ``text``: word -> the (feature, direction) meanings it may have."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for pattern, feature, direction, claim_lang in claims:
+        if claim_lang == lang:
+            for match in pattern.finditer(text):
+                found.setdefault(match.group(0).lower(), []).append((feature, direction))
+    return found
+
+
+def _part_holds(words: Mapping[str, list[tuple[str, str]]], rule: Rule,
+                shop_medians: Mapping[str, float | None]) -> bool:
+    """Whether the rule guarantees every word (a word with two meanings: either)."""
+    return all(
+        any(shop_medians.get(f) is not None and guaranteed(rule, f, d, float(shop_medians[f]))
+            for f, d in meanings)
+        for meanings in words.values()
+    )
 
 
 def name_agrees_with_rule(

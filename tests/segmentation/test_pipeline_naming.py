@@ -173,3 +173,50 @@ def test_namesakes_are_not_told_apart_by_a_bound_they_share():
         "Lapsed customers, total spend more than ¥300",
         "Lapsed customers, total spend at most ¥300",
     ]
+
+
+def _either_case():
+    from segmentation.rules import Clause, Condition, Rule
+
+    p = {
+        "tenure_days": {"mean": 50.0, "median": 40.0, "overall_mean": 300.0,
+                        "overall_median": 180.0},
+        "avg_order_value": {"mean": 90.0, "median": 80.0, "overall_mean": 220.0,
+                            "overall_median": 200.0},
+    }
+    z = {"tenure_days": -0.9, "avg_order_value": -0.7}
+    rule = Rule((
+        Clause((Condition("tenure_days", "<=", 30), Condition("total_spend", ">", 500))),
+        Clause((Condition("avg_order_value", "<=", 50),)),
+    ))
+    shop = {"tenure_days": 180.0, "avg_order_value": 200.0, "total_spend": 400.0}
+    return p, z, rule, shop
+
+
+def test_clauses_without_a_shared_word_are_named_by_a_word_of_each():
+    from segmentation.pipeline.naming import name_contradictions
+
+    p, z, rule, shop = _either_case()
+    [name] = name_segments([z], [p], CATALOG, rules=[rule])
+    # every member is new (first clause) or buys cheaply (second): one of the words holds
+    assert (name.name_en, name.name_zh) == ("New or bargain customers", "新客户或低客单价客户")
+    assert name_contradictions(name.name_en, name.name_zh, rule, shop, CATALOG) == []
+
+
+def test_alternatives_in_a_name_must_each_come_from_a_clause():
+    from segmentation.pipeline.naming import name_contradictions
+    from segmentation.rules import Clause, Condition, Rule
+
+    _, _, rule, shop = _either_case()
+    # the second clause no longer bounds the order value: "bargain" holds for nobody sure
+    loose = Rule((rule.clauses[0], Clause((Condition("total_spend", "<=", 50),))))
+    assert name_contradictions("New or bargain customers", "新客户或低客单价客户", loose, shop,
+                               CATALOG) == [
+        "en alternatives 'new / bargain': some clause guarantees none",
+        "zh alternatives '新 / 低客单价': some clause guarantees none",
+    ]
+    # a name of one word is still checked against every clause
+    assert name_contradictions("New customers", "新客户", rule, shop, CATALOG) == [
+        "en word 'new' (tenure_days low) is not guaranteed by the rule",
+        "zh word '新' (tenure_days low) is not guaranteed by the rule",
+    ]
