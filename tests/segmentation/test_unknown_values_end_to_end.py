@@ -103,3 +103,81 @@ def test_postgresql_and_the_q_let_null_in_only_with_the_flag(db):
     assert set(members_queryset(flagged).values_list("pk", flat=True)) == {ids[0], ids[1]}
     assert (sql_count(plain), sql_count(flagged)) == (1, 2)
     assert "IS NULL" in rule_sql(flagged, inline=True)
+
+
+def test_the_review_diagram_box_says_or_unknown_in_both_languages():
+    from segmentation.features import registry
+    from segmentation.review.selectors import condition_box
+
+    catalog = registry.catalog()
+    flagged = [Condition("age_years", "<=", 30, or_unknown=True)]
+    assert condition_box("age_years", flagged, catalog, "en")["test"] == "≤ 30 years (or unknown)"
+    assert condition_box("age_years", flagged, catalog, "zh-hans")["test"] == "≤ 30岁（或未知）"
+    plain = [Condition("age_years", "<=", 30)]
+    assert condition_box("age_years", plain, catalog, "en")["test"] == "≤ 30 years"
+
+
+# --- the admin's rule builder ------------------------------------------------------------------
+
+
+def builder_config(page: str) -> dict:
+    import json
+
+    return json.loads(page.split('-catalog" type="application/json">')[1].split("</script>")[0])
+
+
+def test_the_builder_offers_or_unknown_in_both_languages(admin_client):
+    page = admin_client.get("/admin/segmentation/segment/add/").content.decode()
+    assert builder_config(page)["texts"]["or_unknown"] == "or unknown"
+    chinese = admin_client.get("/admin/segmentation/segment/add/",
+                               HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    texts = builder_config(chinese)["texts"]
+    assert texts["or_unknown"] == "或未知" and "未知" in texts["or_unknown_help"]
+
+
+def test_the_builder_preview_counts_unknown_values_with_the_flag(admin_client):
+    import json
+
+    customers = Customer.objects.bulk_create(Customer(email=f"b{i}@example.com") for i in range(3))
+    if customers[0].pk is None:
+        customers = list(Customer.objects.order_by("pk"))
+    for customer, age in zip(customers, (25.0, None, 40.0), strict=True):
+        CustomerFeatures.objects.create(customer=customer, computed_at=NOW, age_years=age)
+
+    def preview(flag: bool, lang: str = "en") -> dict:
+        condition = {"feature": "age_years", "op": "<=", "value": 30}
+        if flag:
+            condition["or_unknown"] = True
+        rule = {"version": 1, "any": [{"all": [condition]}]}
+        return admin_client.get("/admin/segmentation/segment/builder/preview/",
+                                {"rule": json.dumps(rule)}, HTTP_ACCEPT_LANGUAGE=lang).json()
+
+    flagged = preview(True)
+    assert flagged["ok"] and flagged["count"] == 2
+    assert flagged["sentence_en"] == "age at most 30 years (or unknown)"
+    assert flagged["sentence_zh"] == "年龄不超过30岁（或未知）"
+    assert flagged["rule"]["any"][0]["all"][0]["or_unknown"] is True
+    plain = preview(False)
+    assert plain["count"] == 1 and "or_unknown" not in plain["rule"]["any"][0]["all"][0]
+
+
+def test_a_hand_written_segment_with_or_unknown_is_saved_and_live(admin_client):
+    import json
+
+    from segmentation.models import Segment
+
+    customers = Customer.objects.bulk_create(Customer(email=f"h{i}@example.com") for i in range(3))
+    if customers[0].pk is None:
+        customers = list(Customer.objects.order_by("pk"))
+    for customer, age in zip(customers, (25.0, None, 40.0), strict=True):
+        CustomerFeatures.objects.create(customer=customer, computed_at=NOW, age_years=age)
+    rule = {"version": 1, "any": [{"all": [
+        {"feature": "age_years", "op": "<=", "value": 30, "or_unknown": True}]}]}
+    response = admin_client.post("/admin/segmentation/segment/add/", {
+        "name": "Young or unknown", "rule_format": "json", "rule_document": json.dumps(rule),
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    segment = Segment.objects.get(name="Young or unknown")
+    assert segment.rule == rule  # stored as written, the flag included
+    assert set(segment.members().values_list("pk", flat=True)) == {customers[0].pk,
+                                                                   customers[1].pk}
