@@ -186,7 +186,7 @@ def _absorb_nulls(clauses: list[list]) -> list[list]:
         feature = clause[0][0]
         for i, other in enumerate(out):
             tests = [t for t in other if t[1] is not _GUARD]
-            if tests and all(t[0] == feature and t[1] not in (_NULL,) for t in tests):
+            if tests and all(t[0] == feature and t[1] is not _NULL for t in tests):
                 out[i] = [(f, op, value, where, True) for f, op, value, where, *_ in tests]
                 out.remove(clause)
                 break

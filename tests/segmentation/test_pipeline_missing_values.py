@@ -122,3 +122,15 @@ def test_names_claim_nothing_of_an_unknown_value(gappy_run):
         shop = {f: stats["overall_median"] for f, stats in segment.profile.items()}
         assert name_contradictions(segment.name_en, segment.name_zh, segment.rule, shop,
                                    catalog) == [], segment.name_en
+
+
+def test_a_buyer_rule_that_lets_unknown_recency_in_is_closed_to_non_buyers():
+    from segmentation.pipeline.nonbuyers import BOUGHT, exclude_nonbuyers
+    from segmentation.rules import Clause, Condition, Rule
+
+    nonbuyer = {"frequency": 0.0, "recency_days": None}
+    flagged = Rule((Clause((Condition("recency_days", "<=", 90, or_unknown=True),)),))
+    plain = Rule((Clause((Condition("recency_days", "<=", 90),)),))
+    # a non-buyer has no recency: the flag would let them in, so "orders at least 1" is added
+    assert exclude_nonbuyers(flagged, nonbuyer).clauses[0].conditions[0] == BOUGHT
+    assert exclude_nonbuyers(plain, nonbuyer) == plain
