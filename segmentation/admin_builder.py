@@ -1,5 +1,8 @@
 """The rule builder of the segment admin: rows of feature / operator / value, no JSON typed.
 
+Each row has an "or unknown" checkbox: ticked, the condition also matches customers
+whose value is missing (the stored ``"or_unknown": true``).
+
 The builder is a widget over the rule's JSON textarea (which stays as the
 "Advanced" tab): ``segmentation/static/segmentation/rule_builder.js`` draws the
 rows from the feature catalog given here (labels in the user's language, units),
@@ -94,6 +97,9 @@ def builder_texts() -> dict[str, str]:
         "english": gettext("In English"),
         "chinese": gettext("In Chinese"),
         "checking": gettext("Counting…"),
+        "or_unknown": gettext("or unknown"),
+        "or_unknown_help": gettext(
+            "Also match customers whose value is not known (no birth date, a single order…)."),
     }
 
 

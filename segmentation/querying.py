@@ -12,7 +12,8 @@ Missing values
 A missing feature is ``NULL`` (a null or absent key in ``extra``), and a
 condition on it is False, ``!=`` included: ``x != v`` is rendered as
 ``x IS NOT NULL AND NOT (x = v)`` because Django's ``~Q(x=v)`` alone would
-select the ``NULL`` rows. A customer without a feature row is in no segment.
+select the ``NULL`` rows. A condition with ``or_unknown`` is True on ``NULL``:
+``(test) OR x IS NULL``. A customer without a feature row is in no segment.
 """
 
 from __future__ import annotations
@@ -138,15 +139,23 @@ def _extra(name: str, features: FeatureRegistry) -> ExtraFeature:
 
 
 def _condition_q(cond: Condition, features: FeatureRegistry) -> Q:
+    test, missing = _test_q(cond, features)
+    return test | missing if cond.or_unknown else test
+
+
+def _test_q(cond: Condition, features: FeatureRegistry) -> tuple[Q, Q]:
+    """The condition on a present value, and the ``IS NULL`` test of its feature."""
     value = list(cond.value) if cond.op == "in" else cond.value
     if cond.feature in COLUMN_FEATURES:
+        missing = Q(**{f"{cond.feature}__isnull": True})
         if cond.op == "!=":
-            return Q(**{f"{cond.feature}__isnull": False}) & ~Q(**{cond.feature: value})
-        return Q(**{f"{cond.feature}__{_LOOKUPS[cond.op]}": value})
+            return Q(**{f"{cond.feature}__isnull": False}) & ~Q(**{cond.feature: value}), missing
+        return Q(**{f"{cond.feature}__{_LOOKUPS[cond.op]}": value}), missing
     column = _extra(cond.feature, features)
+    missing = Q(IsNull(column, True))
     if cond.op == "!=":
-        return Q(IsNull(column, False)) & ~Q(Exact(column, value))
-    return Q(_EXPRESSIONS[cond.op](column, value))
+        return Q(IsNull(column, False)) & ~Q(Exact(column, value)), missing
+    return Q(_EXPRESSIONS[cond.op](column, value)), missing
 
 
 def _clause_q(clause: Clause, features: FeatureRegistry) -> Q:
@@ -169,7 +178,8 @@ def rule_to_q(rule: Rule | dict[str, Any], features: FeatureRegistry = registry)
     -------
     Q
         ``Q()`` (everyone) when a clause is empty; a never-true ``Q`` for the
-        empty rule. Missing values are False (see the module docstring).
+        empty rule. Missing values are False, True with ``or_unknown`` (see the
+        module docstring).
 
     Raises
     ------

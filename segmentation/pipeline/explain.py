@@ -19,6 +19,12 @@ sample, and kept for the run's metrics with the fidelity before rounding
 and the share of customers rounding moved. A segment whose
 rule selects fewer than ``min_segment_share`` of customers is merged into
 the nearest cluster and the tree refitted, so k may end lower (noted).
+
+Missing values: the tree sees them imputed (:mod:`.preprocess`), so every
+condition on a feature with missing values says "or unknown" (``or_unknown``)
+where the imputed value satisfies it; read on the raw data, the rules then put
+each customer with an unknown value where the tree did, and every customer is
+in exactly one segment. Rounding and shortening keep each condition's flag.
 """
 
 from __future__ import annotations
@@ -123,7 +129,8 @@ def rules_excess(rules: list[Rule], max_conditions: int | None, max_clauses: int
 
 
 def budget_excess(
-    columns: tuple[SplitColumn, ...], k: int, max_conditions: int | None, max_clauses: int | None
+    columns: tuple[SplitColumn, ...], k: int, max_conditions: int | None, max_clauses: int | None,
+    unknown: Mapping[str, float | str] | None = None,
 ) -> Complexity | None:
     """``excess(tree)``: :func:`rules_excess` of the tree's simplified rules (None: no budget).
 
@@ -137,7 +144,8 @@ def budget_excess(
 
     def rule_excess(paths: tuple) -> int:
         if paths not in known:
-            known[paths] = rules_excess([path_rule(paths, columns)], max_conditions, max_clauses)
+            rule = path_rule(paths, columns, unknown=unknown)
+            known[paths] = rules_excess([rule], max_conditions, max_clauses)
         return known[paths]
 
     def excess(tree: ThresholdTree) -> int:
@@ -190,6 +198,8 @@ def explain_clusters(
     """
     X, Z = prepared.X, prepared.Z
     n = len(X)
+    # where the imputer put missing values: conditions say "or unknown" on that side
+    unknown = prepared.imputed_values()
     rows = np.sort(rng.choice(n, EXPLAIN_MAX_ROWS, replace=False)) if n > EXPLAIN_MAX_ROWS else None
     Xs, Zs = (X, Z) if rows is None else (X[rows], Z[rows])
     clean_sample = clean if rows is None else clean.iloc[rows]
@@ -205,7 +215,7 @@ def explain_clusters(
             random_state=config.random_state,
         )
         complexity = budget_excess(
-            prepared.columns, k, config.max_conditions, config.max_clauses
+            prepared.columns, k, config.max_conditions, config.max_clauses, unknown
         )
         tolerance = np.inf if config.budget_tolerance is None else config.budget_tolerance
         fit = fit_threshold_tree(
@@ -214,7 +224,7 @@ def explain_clusters(
             search_rows=SEARCH_MAX_ROWS if rows is not None else None, **fit_args
         )
         tree = round_thresholds(fit.tree, Zs, prepared.columns, catalog)
-        paths = tree_rules(tree, prepared.columns, k, simplified=False)
+        paths = tree_rules(tree, prepared.columns, k, simplified=False, unknown=unknown)
         rounded, rounding = round_rule_thresholds(
             paths,
             clean_sample,

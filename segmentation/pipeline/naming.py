@@ -20,6 +20,9 @@ spend at or above the shop's median. Among those words the strongest
 come first. So no word of a name contradicts a member;
 :func:`name_contradictions` checks a name against a rule and the shop's
 medians, and the tests run it on every segment of every run they make.
+A word speaks of the members whose value is known: a bound that also lets
+unknown values in ("age at most 30 (or unknown)") still guarantees "young",
+and a member whose age is unknown does not contradict it.
 Without rules (``rules=None``) names follow the z-scores alone.
 """
 
@@ -127,7 +130,8 @@ def guaranteed(rule: Rule, feature: str, direction: str, shop: float) -> bool:
     True when each clause bounds the feature: ``<= v`` / ``< v`` / ``== v``
     with ``v <= shop`` for ``"low"``, ``>= v`` / ``> v`` / ``== v`` with
     ``v >= shop`` for ``"high"`` (a member at the shop's value itself counts as
-    on the side).
+    on the side). A bound with ``or_unknown`` counts: it bounds every known
+    value, and an unknown one is no evidence against the word.
     """
     if not rule.clauses:
         return False

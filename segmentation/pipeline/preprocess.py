@@ -69,6 +69,24 @@ class Prepared:
         """Return ``Z`` for a frame: imputed raw numbers, one-hot categories."""
         return raw_matrix(self.transformer, frame, self.numeric, self.categorical)
 
+    def imputed_values(self) -> dict[str, float | str]:
+        """The value the imputer gave each kept feature that has missing values.
+
+        The median of a numeric feature, the most frequent category of a
+        categorical one: where the tree puts a customer whose value is unknown,
+        so rules can say "or unknown" on that side (:mod:`.rulebuild`).
+        """
+        missing = self.clean.isna().any()
+        out: dict[str, float | str] = {}
+        for name, columns in (("num", self.numeric), ("cat", self.categorical)):
+            if not columns:
+                continue
+            imputer = self.transformer.named_transformers_[name].named_steps["impute"]
+            for feature, value in zip(columns, imputer.statistics_, strict=True):
+                if missing[feature]:
+                    out[feature] = float(value) if name == "num" else str(value)
+        return out
+
 
 def _check_columns(frame: pd.DataFrame, catalog: Mapping[str, FeatureInfo]) -> list[str]:
     unknown = [c for c in frame.columns if c not in catalog]

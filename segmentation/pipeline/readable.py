@@ -112,7 +112,7 @@ def _side(cond: Condition) -> str | None:
 def _moved(rules: Sequence[Rule], feature: str, old: float, new: float | int) -> list[Rule]:
     def move(c: Condition) -> Condition:
         if c.feature == feature and c.op in ORDER_OPERATORS and float(c.value) == old:
-            return Condition(c.feature, c.op, new)
+            return c.with_value(new)
         return c
 
     return [

@@ -99,14 +99,34 @@ def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() and abs(value) < 2**53 else float(value)
 
 
-def _condition(column: SplitColumn, threshold: float, goes_left: bool) -> Condition:
+Unknown = Mapping[str, float | str]
+
+
+def _imputed_goes_left(column: SplitColumn, threshold: float, imputed: float | str) -> bool:
+    """Whether the imputed value (what a missing one became in ``Z``) goes left at a split."""
+    if column.category is not None:  # one-hot: 1.0 for the imputed category, else 0.0
+        return (1.0 if imputed == column.category else 0.0) <= threshold
+    return float(imputed) <= threshold
+
+
+def _condition(
+    column: SplitColumn, threshold: float, goes_left: bool, unknown: Unknown | None = None
+) -> Condition:
+    # A missing value was imputed before the tree saw it: the condition says "or
+    # unknown" exactly on the side the imputed value takes, so the rule, read on the
+    # raw data (missing as NULL), puts that customer where the tree did.
+    or_unknown = bool(
+        unknown and column.feature in unknown
+        and _imputed_goes_left(column, threshold, unknown[column.feature]) == goes_left
+    )
     if column.category is not None:  # one-hot column: <= threshold means "not this category"
-        return Condition(column.feature, "!=" if goes_left else "==", column.category)
-    return Condition(column.feature, "<=" if goes_left else ">", _number(threshold))
+        return Condition(column.feature, "!=" if goes_left else "==", column.category, or_unknown)
+    return Condition(column.feature, "<=" if goes_left else ">", _number(threshold), or_unknown)
 
 
 def tree_rules(
-    tree: ThresholdTree, columns: Sequence[SplitColumn], k: int, *, simplified: bool = True
+    tree: ThresholdTree, columns: Sequence[SplitColumn], k: int, *, simplified: bool = True,
+    unknown: Unknown | None = None,
 ) -> list[Rule]:
     """Return one rule per label ``0..k-1``: the OR of its leaves' paths.
 
@@ -121,15 +141,20 @@ def tree_rules(
         False keeps every condition of every path (what
         :func:`segmentation.rules.round_thresholds` wants, so that moving one
         split's threshold moves it everywhere and the rules stay a partition).
+    unknown : mapping, optional
+        Feature -> the value the imputer gave its missing values
+        (:meth:`Prepared.imputed_values`). A condition on such a feature gets
+        ``or_unknown`` when that value satisfies it.
 
     Returns
     -------
     list of Rule
         Evaluated on the raw frame with :func:`segmentation.rules.evaluate`, rule
-        ``a`` selects exactly the complete rows the tree labels ``a``.
+        ``a`` selects exactly the rows the tree labels ``a`` (on the imputed
+        ``Z``); without ``unknown``, only the complete ones.
     """
     paths = leaf_paths(tree, k)
-    return [path_rule(p, columns, simplified=simplified) for p in paths]
+    return [path_rule(p, columns, simplified=simplified, unknown=unknown) for p in paths]
 
 
 Path = tuple[tuple[int, float, bool], ...]
@@ -144,10 +169,12 @@ def leaf_paths(tree: ThresholdTree, k: int) -> list[tuple[Path, ...]]:
 
 
 def path_rule(
-    paths: Sequence[Path], columns: Sequence[SplitColumn], *, simplified: bool = True
+    paths: Sequence[Path], columns: Sequence[SplitColumn], *, simplified: bool = True,
+    unknown: Unknown | None = None,
 ) -> Rule:
     """The rule selecting the rows that follow one of ``paths`` (see :func:`tree_rules`)."""
     rule = Rule(tuple(
-        Clause(tuple(_condition(columns[f], t, left) for f, t, left in path)) for path in paths
+        Clause(tuple(_condition(columns[f], t, left, unknown) for f, t, left in path))
+        for path in paths
     ))
     return simplify(rule) if simplified else rule

@@ -35,9 +35,9 @@ def _snap(condition: Condition) -> Condition:
     if not isinstance(value, int | float) or isinstance(value, bool) or float(value).is_integer():
         return condition
     if condition.op in ("<=", ">"):  # x <= 37.5  is  x <= 37;  x > 37.5  is  x > 37
-        return Condition(condition.feature, condition.op, int(math.floor(value)))
+        return condition.with_value(int(math.floor(value)))
     if condition.op in ("<", ">="):  # x < 37.5  is  x < 38;  x >= 37.5  is  x >= 38
-        return Condition(condition.feature, condition.op, int(math.ceil(value)))
+        return condition.with_value(int(math.ceil(value)))
     return condition
 
 

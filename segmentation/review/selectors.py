@@ -25,7 +25,7 @@ from ..extensions import segment_panels
 from ..features import registry
 from ..models import RunStatus, Segment, SegmentationRun
 from ..rules import Clause, Condition, FeatureInfo, Rule, RuleError, render_text
-from ..rules.text import format_value, normalise_lang
+from ..rules.text import PHRASES, format_value, normalise_lang
 from .notes import translate_note
 
 #: Segment colours (Tableau 10), shared by the swatches, the map and the diagrams.
@@ -317,6 +317,8 @@ def condition_box(feature: str, conditions: list[Condition],
             tests.append(gettext("one of %(values)s") % {"values": values})
         else:
             tests.append(f"{OP_SYMBOLS[c.op]} {format_value(c.value, info, lang)}")
+        if c.or_unknown:  # the same words as the sentence: "(or unknown)" / "（或未知）"
+            tests[-1] = PHRASES[normalise_lang(lang)]["or_unknown"].format(condition=tests[-1])
     return {
         "feature": feature,
         "label": info.label(lang) if info else feature,

@@ -2,7 +2,8 @@
 
 Missing values: everywhere (Python evaluator, compiled predicate, SQL, Django
 ``Q``, JsonLogic) a condition on a missing value is False, whatever the
-operator, ``!=`` and ``in`` included, as SQL ``WHERE`` on ``NULL``.
+operator, ``!=`` and ``in`` included, as SQL ``WHERE`` on ``NULL`` -- unless the
+condition has ``or_unknown``, which makes it True on a missing value in all of them.
 """
 
 from .ast import OPERATORS, RULE_VERSION, Clause, Condition, Rule, RuleError

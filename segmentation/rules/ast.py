@@ -8,6 +8,12 @@ The versioned JSON form (:meth:`Rule.to_dict`) is the storage format::
 
 An empty rule (no clauses) selects nobody; a clause with no conditions
 selects everybody.
+
+A condition may carry ``"or_unknown": true``: it then also holds when the
+feature's value is missing (``NULL``/NaN), e.g. ``age <= 30 (or unknown)``.
+The key is written only when true, so rules stored before it read unchanged.
+The pipeline sets it where the clustering imputed a missing value on the
+condition's side, so that every customer lands in exactly one segment.
 """
 
 from __future__ import annotations
@@ -62,13 +68,20 @@ def _scalar(value: Any, what: str) -> Scalar:
 
 @dataclass(frozen=True)
 class Condition:
-    """``feature op value``; for ``in`` the value is a non-empty tuple."""
+    """``feature op value``; for ``in`` the value is a non-empty tuple.
+
+    ``or_unknown``: the condition also holds when the value is missing (without
+    it, a condition on a missing value is False, as SQL ``WHERE`` on ``NULL``).
+    """
 
     feature: str
     op: str
     value: Value
+    or_unknown: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.or_unknown, bool):
+            raise RuleError(f"or_unknown: expected true or false, got {self.or_unknown!r}")
         if not isinstance(self.feature, str) or not FEATURE_NAME_RE.match(self.feature):
             raise RuleError(f"feature: invalid feature name {self.feature!r}")
         if self.op not in OPERATORS:
@@ -89,14 +102,23 @@ class Condition:
         object.__setattr__(self, "value", value)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form ``{"feature", "op", "value"}``."""
+        """Return the JSON form ``{"feature", "op", "value"}`` (``"or_unknown": true`` if set)."""
         value = list(self.value) if self.op == "in" else self.value
-        return {"feature": self.feature, "op": self.op, "value": value}
+        out: dict[str, Any] = {"feature": self.feature, "op": self.op, "value": value}
+        if self.or_unknown:
+            out["or_unknown"] = True
+        return out
+
+    def with_value(self, value: Value) -> Condition:
+        """The same condition (operator, ``or_unknown``) with another value."""
+        return Condition(self.feature, self.op, value, self.or_unknown)
 
     def __str__(self) -> str:
         if self.op == "in":
-            return f"{self.feature} in ({', '.join(map(repr, self.value))})"
-        return f"{self.feature} {self.op} {self.value!r}"
+            text = f"{self.feature} in ({', '.join(map(repr, self.value))})"
+        else:
+            text = f"{self.feature} {self.op} {self.value!r}"
+        return f"({text} OR {self.feature} IS NULL)" if self.or_unknown else text
 
 
 @dataclass(frozen=True)
@@ -209,7 +231,7 @@ def _condition_from_dict(data: Any, where: str) -> Condition:
     if not isinstance(data, Mapping):
         raise RuleError(f"{where}: expected an object with feature, op and value")
     for key in data:
-        if key not in ("feature", "op", "value"):
+        if key not in ("feature", "op", "value", "or_unknown"):
             raise RuleError(f"{where}: unexpected key {key!r}")
     for key in ("feature", "op", "value"):
         if key not in data:
@@ -217,7 +239,10 @@ def _condition_from_dict(data: Any, where: str) -> Condition:
     value = data["value"]
     if data["op"] == "in" and isinstance(value, list):
         value = tuple(value)
+    or_unknown = data.get("or_unknown", False)
+    if not isinstance(or_unknown, bool):
+        raise RuleError(f"{where}.or_unknown: expected true or false, got {or_unknown!r}")
     try:
-        return Condition(data["feature"], data["op"], value)
+        return Condition(data["feature"], data["op"], value, or_unknown)
     except RuleError as exc:
         raise RuleError(f"{where}.{exc}") from None

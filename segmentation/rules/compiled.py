@@ -9,8 +9,9 @@ Missing values
 --------------
 ``None`` or NaN (or pandas' missing markers) are missing, and a condition on a
 missing value is False whatever the operator, ``!=`` and ``in`` included, as
-SQL ``WHERE`` on ``NULL``. A feature that is not a key of the mapping raises
-:class:`RuleError` (a misspelt feature must not silently select nobody).
+SQL ``WHERE`` on ``NULL``; with ``or_unknown`` it is True. A feature that is
+not a key of the mapping raises :class:`RuleError` (a misspelt feature must
+not silently select nobody).
 Text never equals a number; an order operator on text raises
 :class:`RuleError`.
 """
@@ -47,14 +48,14 @@ def _lookup(feature: str) -> Callable[[Mapping[str, Any]], Any]:
 
 
 def _compile_condition(cond: Condition) -> Predicate:
-    get, feature = _lookup(cond.feature), cond.feature
+    get, feature, unknown = _lookup(cond.feature), cond.feature, cond.or_unknown
     if cond.op in _ORDER:
         compare, threshold = _ORDER[cond.op], float(cond.value)
 
         def order(row: Mapping[str, Any]) -> bool:
             value = get(row)
             if is_missing(value):
-                return False
+                return unknown
             if not _is_number(value):
                 raise RuleError(f"feature {feature!r}: cannot compare text {value!r} with a number")
             return bool(compare(float(value), threshold))
@@ -68,7 +69,7 @@ def _compile_condition(cond: Condition) -> Predicate:
     def member(row: Mapping[str, Any]) -> bool:
         value = get(row)
         if is_missing(value):
-            return False
+            return unknown
         if _is_number(value):
             hit = float(value) in numbers_
         else:
@@ -90,7 +91,7 @@ def compile_rule(rule: Rule) -> Predicate:
     callable
         ``f(features: Mapping[str, Any]) -> bool``; True when one clause has all
         its conditions True. Missing values (``None``/NaN) make a condition
-        False (see the module docstring).
+        False, or True with ``or_unknown`` (see the module docstring).
     """
     clauses = [tuple(_compile_condition(c) for c in clause.conditions) for clause in rule.clauses]
 

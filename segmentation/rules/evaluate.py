@@ -4,7 +4,8 @@ Missing values
 --------------
 A condition on a missing value (``None`` or NaN) is **False**, whatever the
 operator, exactly like SQL ``WHERE`` on ``NULL``: ``x != 3`` is False when
-``x`` is missing, and so is ``x in (1, 2)``. A clause is True only if all its
+``x`` is missing, and so is ``x in (1, 2)``. A condition with ``or_unknown``
+is **True** on a missing value (SQL ``(x <= 30 OR x IS NULL)``). A clause is True only if all its
 conditions are True; a rule only if one of its clauses is. Every renderer (SQL,
 Django ``Q``, JsonLogic) follows the same convention, so all of them select the
 same customers.
@@ -101,6 +102,14 @@ def _text_equal(values: np.ndarray, missing: np.ndarray, target: Any) -> np.ndar
 
 
 def _condition_mask(cond: Condition, cols: _Columns) -> np.ndarray:
+    hit = _present_mask(cond, cols)
+    if cond.or_unknown:
+        hit = hit | cols.get(cond.feature)[2]
+    return hit
+
+
+def _present_mask(cond: Condition, cols: _Columns) -> np.ndarray:
+    """Where the condition holds on a present value (False on every missing one)."""
     numeric, values, missing = cols.get(cond.feature)
     if cond.op in _ORDER:
         nums = cols.numbers(cond.feature)
@@ -154,7 +163,8 @@ def evaluate(rule: Rule, frame: pd.DataFrame) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of bool, shape (len(frame),)
-        A condition on a missing value is False (see the module docstring).
+        A condition on a missing value is False unless it has ``or_unknown``
+        (see the module docstring).
 
     Raises
     ------
@@ -174,7 +184,7 @@ def _condition_row(cond: Condition, features: Mapping[str, Any]) -> bool:
         raise RuleError(f"unknown feature {cond.feature!r}: no such key")
     value = features[cond.feature]
     if is_missing(value):
-        return False
+        return cond.or_unknown
     if cond.op in _ORDER:
         if not _is_number(value):
             raise RuleError(

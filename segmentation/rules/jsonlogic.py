@@ -23,13 +23,19 @@ no number or text). The guard is strict (``!==``) because loose ``!=`` treats
 equals a number (``"3" == 3`` is true in JsonLogic, not in the rule model).
 NaN is not JSON; pass ``null``.
 
+A condition with ``or_unknown`` (True on a missing value) is the condition OR a
+null test, with no guard: ``{"or": [{"<=": [{"var": "age_years"}, 30]},
+{"===": [{"var": "age_years"}, null]}]}``; the null test is strict for the same
+reason as the guard.
+
 Reading
 -------
 :func:`from_jsonlogic` reads that form and hand-written ones: nested ``and`` /
 ``or`` (expanded into an OR of ANDs), ``==``/``===``, ``!=``/``!==``, ``<``,
 ``<=``, ``>``, ``>=`` with the variable on either side, the two-sided
-``{"<": [1, {"var": "x"}, 5]}``, ``in`` with a list, ``!!``, ``true``/``false``
-and the guards above (dropped: they are implied). Anything else raises
+``{"<": [1, {"var": "x"}, 5]}``, ``in`` with a list, ``!!``, ``true``/``false``,
+the guards above (dropped: they are implied) and null tests (``==``/``===``
+null) OR-ed with conditions on the same feature (read as ``or_unknown``). Anything else raises
 :class:`RuleError` naming the place, e.g. ``"$.or[1].and[0]: unsupported operator 'if'"``.
 """
 
@@ -68,16 +74,24 @@ def _guard(feature: str) -> dict[str, list]:
     return {"!==": [_var(feature), None]}
 
 
-def _test(cond: Condition) -> dict[str, list]:
+def _is_null(feature: str) -> dict[str, list]:
+    return {"===": [_var(feature), None]}
+
+
+def _test(cond: Condition) -> dict[str, Any]:
     value = list(cond.value) if cond.op == "in" else cond.value
-    return {_EMIT[cond.op]: [_var(cond.feature), value]}
+    test = {_EMIT[cond.op]: [_var(cond.feature), value]}
+    if cond.or_unknown:  # null passes either way: no guard
+        return {"or": [test, _is_null(cond.feature)]}
+    return test
 
 
 def _clause(clause: Clause) -> Any:
     tests: list[Any] = []
     guarded: set[str] = set()
     for cond in clause.conditions:
-        if (cond.op in ORDER_OPERATORS or cond.op == "!=") and cond.feature not in guarded:
+        needs_guard = cond.op in ORDER_OPERATORS or cond.op == "!="
+        if needs_guard and not cond.or_unknown and cond.feature not in guarded:
             guarded.add(cond.feature)
             tests.append(_guard(cond.feature))
         tests.append(_test(cond))
@@ -97,7 +111,8 @@ def to_jsonlogic(rule: Rule) -> Any:
     -------
     dict or bool
         JSON-serialisable; ``false`` for the empty rule, ``true`` when a clause
-        is empty. Missing values (``null``) are False (see the module docstring).
+        is empty. Missing values (``null``) are False, True with ``or_unknown``
+        (see the module docstring).
     """
     clauses = [_clause(c) for c in rule.clauses]
     if not clauses:
@@ -110,6 +125,7 @@ def to_jsonlogic(rule: Rule) -> Any:
 # -- reading -------------------------------------------------------------------
 
 _GUARD = object()  # a "not null" test: implied by any condition on the feature
+_NULL = object()  # an "is null" test: absorbed into conditions OR-ed with it (or_unknown)
 
 
 def _feature(node: Any, where: str) -> str | None:
@@ -151,8 +167,30 @@ def _comparison(op: str, args: list, where: str) -> list:
     if value is None:
         if op == "!=":
             return [(feature, _GUARD, None, where)]
-        raise RuleError(f"{where}: only '!= null' (not missing) is supported with null")
+        if op == "==":
+            return [(feature, _NULL, None, where)]
+        raise RuleError(f"{where}: only '== null' and '!= null' are supported with null")
     return [(feature, op, value, where)]
+
+
+def _absorb_nulls(clauses: list[list]) -> list[list]:
+    """``... OR f is null``: flag ``or_unknown`` on a clause made only of conditions on ``f``.
+
+    ``(f <= 3 AND f > 1) OR f is null`` is ``f <= 3 (or unknown) AND f > 1 (or unknown)``:
+    a missing value passes both, a present one the same tests as before.
+    """
+    out = list(clauses)
+    for clause in clauses:
+        if len(clause) != 1 or clause[0][1] is not _NULL:
+            continue
+        feature = clause[0][0]
+        for i, other in enumerate(out):
+            tests = [t for t in other if t[1] is not _GUARD]
+            if tests and all(t[0] == feature and t[1] is not _NULL for t in tests):
+                out[i] = [(f, op, value, where, True) for f, op, value, where, *_ in tests]
+                out.remove(clause)
+                break
+    return out
 
 
 def _dnf(node: Any, where: str) -> list[list]:
@@ -170,7 +208,7 @@ def _dnf(node: Any, where: str) -> list[list]:
     if op in ("and", "or"):
         parts = [_dnf(arg, f"{where}.{op}[{i}]") for i, arg in enumerate(args)]
         if op == "or":
-            clauses = [clause for part in parts for clause in part]
+            clauses = _absorb_nulls([clause for part in parts for clause in part])
         else:
             clauses = [sum(combo, []) for combo in product(*parts)] if parts else [[]]
         if len(clauses) > MAX_CLAUSES:
@@ -190,15 +228,20 @@ def _dnf(node: Any, where: str) -> list[list]:
 
 def _make_clause(tests: list) -> Clause:
     conditions = []
-    for feature, op, value, where in tests:
+    for feature, op, value, where, *flag in tests:
         if op is _GUARD:
             continue
+        if op is _NULL:
+            raise RuleError(
+                f"{where}: a bare '{feature} == null' (is missing) cannot be expressed; "
+                "OR it with a condition on the feature (the condition or unknown)"
+            )
         try:
-            conditions.append(Condition(feature, op, value))
+            conditions.append(Condition(feature, op, value, bool(flag and flag[0])))
         except RuleError as exc:
             raise RuleError(f"{where}: {exc}") from None
     mentioned = {c.feature for c in conditions}
-    for feature, op, _, where in tests:
+    for feature, op, _, where, *_flag in tests:
         if op is _GUARD and feature not in mentioned:
             raise RuleError(
                 f"{where}: a bare '{feature} != null' (is not missing) cannot be expressed; "

@@ -23,8 +23,9 @@ rules built from whole tree paths stay a partition. A row's membership is the
 set of rules selecting it; a move is accepted only if the rows whose membership
 differs from the *unrounded* rules stay within ``max_changed_share`` of the
 rows (cumulative, not per move). Missing values follow the rule model: a
-condition on a missing value is False before and after rounding, so rows with
-missing values only change membership through their other features.
+condition on a missing value is False (True with ``or_unknown``, which a move
+keeps) before and after rounding, so rows with missing values only change
+membership through their other features.
 
 Integers
 --------
@@ -149,7 +150,8 @@ class _Masks:
             cond = self.conditions[r][c][j]
             values = self.column(cond.feature)
             with np.errstate(invalid="ignore"):
-                trial[(r, c, j)] = _COMPARE[cond.op](values, float(value)) & ~np.isnan(values)
+                hit = _COMPARE[cond.op](values, float(value)) & ~np.isnan(values)
+            trial[(r, c, j)] = hit | np.isnan(values) if cond.or_unknown else hit
         rules = self.rules.copy()
         for r in {p[0] for p in places}:
             rules[r] = self._rule_mask(r, trial)
@@ -158,7 +160,7 @@ class _Masks:
     def commit(self, places, value, trial: dict, rules: np.ndarray) -> None:
         for r, c, j in places:
             cond = self.conditions[r][c][j]
-            self.conditions[r][c][j] = Condition(cond.feature, cond.op, value)
+            self.conditions[r][c][j] = cond.with_value(value)
         self.cond.update(trial)
         self.rules = rules
 
@@ -173,9 +175,9 @@ def _count_bound(cond: Condition, whole: set[str]) -> Condition:
     v = float(cond.value)
     if cond.op in (">", ">="):  # x > 2.5, x > 2, x >= 3 -> x >= 3
         low = math.floor(v) + 1 if cond.op == ">" else math.ceil(v)
-        return Condition(cond.feature, ">=", plain_number(low))
+        return Condition(cond.feature, ">=", plain_number(low), cond.or_unknown)
     high = math.floor(v) if cond.op == "<=" else math.ceil(v) - 1  # x < 3, x <= 2.5 -> x <= 2
-    return Condition(cond.feature, "<=", plain_number(high))
+    return Condition(cond.feature, "<=", plain_number(high), cond.or_unknown)
 
 
 def _whole_counts(frame: pd.DataFrame, catalog: Mapping[str, FeatureInfo]) -> set[str]:

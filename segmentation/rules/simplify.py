@@ -3,11 +3,17 @@
 :func:`simplify` never changes which rows a rule selects (missing values
 included: a feature keeps at least one condition as long as it had one, so a
 missing value still fails the clause).
+
+``or_unknown``: within a clause a missing value passes the conditions on its
+feature only if every one of them has the flag, so merged conditions carry
+``all`` of their flags; two clauses merged into one (a union) carry ``any``;
+a clause implies another only if a missing value it lets in is let in too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from .ast import ORDER_OPERATORS, Clause, Condition, Rule
 
@@ -50,7 +56,21 @@ def _eq_condition(feature: str, values: Sequence) -> Condition:
 
 
 def _merge_feature(feature: str, conds: list[Condition]) -> list[Condition] | None:
-    """Merge the conditions on one feature; None when they cannot all hold."""
+    """Merge the conditions on one feature; None when they cannot all hold.
+
+    A missing value passes them all only if all are ``or_unknown``: so does it the
+    merged ones. If no present value can pass but a missing one can, they stay
+    as written (no condition says "is missing").
+    """
+    unknown = all(c.or_unknown for c in conds)
+    merged = _merge_present(feature, [replace(c, or_unknown=False) for c in conds])
+    if merged is None:
+        return list(dict.fromkeys(conds)) if unknown else None
+    return [replace(c, or_unknown=unknown) for c in merged]
+
+
+def _merge_present(feature: str, conds: list[Condition]) -> list[Condition] | None:
+    """Merge conditions without ``or_unknown`` (what they ask of a present value)."""
     deduped = list(dict.fromkeys(conds))
     values = [v for c in deduped for v in _values(c)]
     texts = [_is_text(v) for v in values]
@@ -171,8 +191,12 @@ def _implies(a: Clause, b: Clause) -> bool:
     """Whether clause ``a`` implies clause ``b`` (every row ``a`` selects, ``b`` does)."""
     for d in b.conditions:
         same = [c for c in a.conditions if c.feature == d.feature]
-        if d not in same and not (same and _implied(same, d)):
+        if d in same:
+            continue
+        if not same or not _implied(same, d):
             return False
+        if not d.or_unknown and all(c.or_unknown for c in same):
+            return False  # a lets a missing value in, b does not
     return True
 
 
@@ -211,14 +235,20 @@ def _merge_ranges(a: Clause, b: Clause) -> Clause | None:
         rest_a = [c for c in a.conditions if c.feature != f]
         if frozenset(rest_a) != frozenset(c for c in b.conditions if c.feature != f):
             continue
-        ra = _bounds([c for c in a.conditions if c.feature == f])
-        rb = _bounds([c for c in b.conditions if c.feature == f])
+        fa = [c for c in a.conditions if c.feature == f]
+        fb = [c for c in b.conditions if c.feature == f]
+        ra, rb = _bounds(fa), _bounds(fb)
         if ra is None or rb is None or _gap(ra[1], rb[0]) or _gap(rb[1], ra[0]):
             return None
+        # a missing value is in the union if either clause lets it in
+        unknown = all(c.or_unknown for c in fa) or all(c.or_unknown for c in fb)
         low, high = _looser(ra[0], rb[0]), _looser(ra[1], rb[1])
         if low is None and high is None:
+            if unknown and rest_a:
+                return Clause(tuple(rest_a))  # every value of f, known or not
             return None  # "f is not missing": no condition says that
-        return Clause(tuple(rest_a) + tuple(c for c in (low, high) if c is not None))
+        bounds = tuple(replace(c, or_unknown=unknown) for c in (low, high) if c is not None)
+        return Clause(tuple(rest_a) + bounds)
     return None
 
 

@@ -14,7 +14,9 @@ Missing values
 A missing value is SQL ``NULL``: every comparison with it is ``NULL``, which
 ``WHERE`` treats as false, and the predicate never negates (``!=`` is ``<>``,
 no ``NOT``), so a condition on a missing value is False exactly as in the
-Python evaluator, ``x <> 3`` included. An empty rule renders as ``1 = 0``, an
+Python evaluator, ``x <> 3`` included. A condition with ``or_unknown`` renders
+as ``("t"."x" <= %s OR "t"."x" IS NULL)``: True on a missing value, as in the
+Python evaluator. An empty rule renders as ``1 = 0``, an
 empty clause as ``1 = 1``.
 
 Types: order operators and numbers go with numeric columns, text with text
@@ -57,8 +59,10 @@ def sql_literal(value: float | int | str) -> str:
 def _condition(cond: Condition, columns: Mapping[str, str], bind: Callable) -> str:
     column = columns[cond.feature]
     if cond.op == "in":
-        return f"{column} IN ({', '.join(bind(v) for v in cond.value)})"
-    return f"{column} {_SQL_OPS[cond.op]} {bind(cond.value)}"
+        test = f"{column} IN ({', '.join(bind(v) for v in cond.value)})"
+    else:
+        test = f"{column} {_SQL_OPS[cond.op]} {bind(cond.value)}"
+    return f"({test} OR {column} IS NULL)" if cond.or_unknown else test
 
 
 def _render(rule: Rule, columns: Mapping[str, str], bind: Callable) -> str:

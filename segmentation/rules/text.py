@@ -16,6 +16,10 @@ feature's ``decimals`` unless that would round it, in which case as many more
 digits as it needs are shown, so the text never states a different threshold
 than the rule.
 
+A condition that also holds for a missing value (``or_unknown``) reads with
+"(or unknown)" / "（或未知）" after it: "age at most 30 years (or unknown)",
+"年龄不超过30岁（或未知）"; a range reads that way when both its bounds have it.
+
 Languages: ``"en"`` and ``"zh"`` (also ``"zh-hans"``, ``"zh-cn"``, ...); any
 other language code falls back to English.
 """
@@ -57,6 +61,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "nobody": "nobody",
         "everyone": "everyone",
         "none": "no {label}",
+        "or_unknown": "{condition} (or unknown)",
     },
     "zh": {
         ">=": "{label}至少{value}",
@@ -80,6 +85,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "nobody": "无客户",
         "everyone": "所有客户",
         "none": "{label}为0",
+        "or_unknown": "{condition}（或未知）",
     },
 }
 
@@ -201,6 +207,12 @@ def render_condition(
     str
     """
     lang = normalise_lang(lang)
+    text = _render_test(condition, catalog, lang)
+    return PHRASES[lang]["or_unknown"].format(condition=text) if condition.or_unknown else text
+
+
+def _render_test(condition: Condition, catalog: Mapping[str, FeatureInfo], lang: str) -> str:
+    """The condition's test on a present value, without "(or unknown)"."""
     phrases = PHRASES[lang]
     info = _info(condition.feature, catalog)
     label = _label(condition.feature, info, lang)
@@ -226,7 +238,10 @@ def _render_clause(clause: Clause, catalog: Mapping[str, FeatureInfo], lang: str
             lows.setdefault(c.feature, []).append(c)
         elif c.op in ("<", "<="):
             highs.setdefault(c.feature, []).append(c)
-    ranged = {f for f in lows if len(lows[f]) == 1 and len(highs.get(f, ())) == 1}
+    ranged = {
+        f for f in lows if len(lows[f]) == 1 and len(highs.get(f, ())) == 1
+        and lows[f][0].or_unknown == highs[f][0].or_unknown  # one "(or unknown)" for both
+    }
     parts: list[str] = []
     done: set[str] = set()
     for c in clause.conditions:
@@ -237,18 +252,18 @@ def _render_clause(clause: Clause, catalog: Mapping[str, FeatureInfo], lang: str
             low, high = lows[c.feature][0], highs[c.feature][0]
             if (low.op, high.op) == (">=", "<=") and low.value == high.value:
                 # "orders between 1 and 1" reads "orders exactly 1"
-                parts.append(render_condition(Condition(c.feature, "==", low.value), catalog, lang))
+                exact = Condition(c.feature, "==", low.value, low.or_unknown)
+                parts.append(render_condition(exact, catalog, lang))
                 continue
             info = _info(c.feature, catalog)
             left = "(" if low.op == ">" else "["
             key = f"range {left}x{')' if high.op == '<' else ']'}"
-            parts.append(
-                phrases[key].format(
-                    label=_label(c.feature, info, lang),
-                    low=format_value(low.value, info, lang),
-                    high=format_value(high.value, info, lang),
-                )
+            text = phrases[key].format(
+                label=_label(c.feature, info, lang),
+                low=format_value(low.value, info, lang),
+                high=format_value(high.value, info, lang),
             )
+            parts.append(phrases["or_unknown"].format(condition=text) if low.or_unknown else text)
         else:
             parts.append(render_condition(c, catalog, lang))
     return phrases["and"].join(parts)

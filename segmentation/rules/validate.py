@@ -4,8 +4,8 @@
 accept (an unknown operator, NaN, an empty or non-list ``in``, a boolean).
 :func:`validate_rule` adds what only the catalog knows: the feature exists, a
 categorical feature is compared with ``==``, ``!=`` or ``in`` and text values, a
-numeric feature with numbers. Every message starts with the place, in the
-notation of the JSON form: ``any[0].all[1].value: ...``.
+numeric feature with numbers, ``or_unknown`` is true or false. Every message
+starts with the place, in the notation of the JSON form: ``any[0].all[1].value: ...``.
 
 A clause without conditions selects every customer. Typed by hand it is more often a
 slip (``{"all": []}``) than a wish, so it is refused unless the caller passes
@@ -53,11 +53,14 @@ def validate_condition(
     ------
     RuleError
         Unknown feature, an order operator on a categorical, a value of the
-        wrong type for the feature's kind, a non-finite number.
+        wrong type for the feature's kind, a non-finite number, an
+        ``or_unknown`` that is not a boolean.
     """
     info = catalog.get(condition.feature)
     if info is None:
         raise RuleError(f"{where}.feature: unknown feature {condition.feature!r}")
+    if not isinstance(condition.or_unknown, bool):
+        raise RuleError(f"{where}.or_unknown: expected true or false, got {condition.or_unknown!r}")
     values = condition.value if condition.op == "in" else (condition.value,)
     if condition.op == "in" and not isinstance(condition.value, tuple):
         raise RuleError(f"{where}.value: 'in' needs a list, got {condition.value!r}")

@@ -7,7 +7,8 @@ the vectorised evaluator, ``evaluate_row``, ``compile_rule``, a JsonLogic
 library from PyPI (panzi-json-logic) on the exported JsonLogic, and the SQL
 renderer on SQLite (stdlib ``sqlite3``, with the same column expressions as
 the Django side). The convention under test: a condition on a missing value
-is False, whatever the operator, ``!=`` and ``in`` included.
+is False, whatever the operator, ``!=`` and ``in`` included -- True when the
+condition has ``or_unknown`` (drawn now and then).
 """
 
 from __future__ import annotations
@@ -109,11 +110,13 @@ def rules_for(draw, rows: list[dict]) -> Rule:
             ["==", "!=", "in"] if feature == "channel" else ["<", "<=", ">", ">=", "==", "!=", "in"]
         )
         op = draw(st.sampled_from(ops))
+        unknown = draw(st.integers(0, 3)) == 0  # now and then "or unknown"
         if op == "in":
             return Condition(
-                feature, "in", tuple(value(feature) for _ in range(draw(st.integers(1, 3))))
+                feature, "in", tuple(value(feature) for _ in range(draw(st.integers(1, 3)))),
+                unknown,
             )
-        return Condition(feature, op, value(feature))
+        return Condition(feature, op, value(feature), unknown)
 
     def size(most: int) -> int:  # now and then 0: the empty rule, the empty clause
         return 0 if draw(st.integers(0, 11)) == 0 else draw(st.integers(1, most))

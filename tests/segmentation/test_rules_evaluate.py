@@ -16,6 +16,15 @@ NUMBERS = [-2, -1, 0, 0.5, 1, 2, 3]
 
 @st.composite
 def conditions(draw):
+    """A random condition; one in three also holds on a missing value (``or_unknown``)."""
+    cond = draw(plain_conditions())
+    if draw(st.integers(0, 2)) == 0:
+        return Condition(cond.feature, cond.op, cond.value, or_unknown=True)
+    return cond
+
+
+@st.composite
+def plain_conditions(draw):
     feature = draw(st.sampled_from(NUMERIC + ("s",)))
     if feature == "s":
         op = draw(st.sampled_from(["==", "!=", "in"]))

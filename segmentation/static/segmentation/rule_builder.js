@@ -1,6 +1,7 @@
 /* The rule builder of a hand-written segment (plain JavaScript, no build step).
 
-   Rows of feature / operator / value: AND within a group, OR between groups. Every
+   Rows of feature / operator / value (and "or unknown": the row also matches a
+   missing value): AND within a group, OR between groups. Every
    change writes the rule's stored JSON form into the "Advanced" textarea (what the
    form saves) and asks the server for the live count and the sentence in English
    and Chinese. Feature labels, units and words come from the widget's json_script. */
@@ -55,7 +56,7 @@
 
   Builder.prototype.emptyRow = function () {
     var first = this.config.features[0];
-    return {feature: first.name, op: first.ops[0], value: ""};
+    return {feature: first.name, op: first.ops[0], value: "", orUnknown: false};
   };
 
   Builder.prototype.bindTabs = function () {
@@ -96,10 +97,11 @@
       return clause.all.map(function (c) {
         var feature = self.features[c.feature];
         if (!feature || feature.ops.indexOf(c.op) < 0) { ok = false; return null; }
+        if (c.or_unknown !== undefined && typeof c.or_unknown !== "boolean") { ok = false; return null; }
         var value = Array.isArray(c.value) ? c.value.join(", ")
           : (typeof c.value === "number" ? String(+(c.value * feature.scale).toPrecision(12))
              : String(c.value));
-        return {feature: c.feature, op: c.op, value: value};
+        return {feature: c.feature, op: c.op, value: value, orUnknown: c.or_unknown === true};
       });
     });
     return ok ? clauses : null;
@@ -125,7 +127,9 @@
           if (!isFinite(value)) { incomplete = true; return; }
           value = +(value / feature.scale).toPrecision(12);
         }
-        all.push({feature: row.feature, op: row.op, value: value});
+        var condition = {feature: row.feature, op: row.op, value: value};
+        if (row.orUnknown) { condition.or_unknown = true; }
+        all.push(condition);
       });
       return {all: all};
     }).filter(function (clause) { return clause.all.length; });
@@ -169,6 +173,10 @@
     var value = el("input", {className: "rc-value", type: "text", value: row.value,
                              inputmode: numeric ? "decimal" : "text", "aria-label": texts.value});
     var unit = el("span", {className: "rc-unit", text: feature.unit});
+    var unknownBox = el("input", {className: "rc-or-unknown", type: "checkbox"});
+    unknownBox.checked = !!row.orUnknown;
+    var unknown = el("label", {className: "rc-or-unknown-label", title: texts.or_unknown_help},
+                     [unknownBox, el("span", {text: " " + texts.or_unknown})]);
     var remove = el("button", {type: "button", className: "rc-remove", title: texts.remove,
                                "aria-label": texts.remove, text: "×"});
     pick.addEventListener("change", function () {
@@ -179,6 +187,7 @@
     });
     op.addEventListener("change", function () { row.op = op.value; self.changed(true); });
     value.addEventListener("input", function () { row.value = value.value; self.changed(false); });
+    unknownBox.addEventListener("change", function () { row.orUnknown = unknownBox.checked; self.changed(false); });
     remove.addEventListener("click", function () {
       var rows = self.clauses[ci];
       rows.splice(ri, 1);
@@ -187,7 +196,7 @@
       self.changed(true);
     });
     var and = ri > 0 ? el("span", {className: "rc-builder-and", text: texts.and}) : el("span", {className: "rc-builder-and"});
-    return el("div", {className: "rc-row"}, [and, pick, op, value, unit, remove]);
+    return el("div", {className: "rc-row"}, [and, pick, op, value, unit, unknown, remove]);
   };
 
   Builder.prototype.changed = function (redraw) {
