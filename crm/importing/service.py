@@ -94,7 +94,8 @@ def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter, rat
         column_parser = ColumnParser(parser, columns, tz=parser.tz,
                                      date_format=mapping.date_format if mapping else "")
     reading = _Reading(csv_file, parser, errors, column_parser)
-    batch_size = batch_size or crm_settings.IMPORT_BATCH_SIZE
+    batch_size = batch_size or (crm_settings.IMPORT_COLUMN_BATCH_SIZE if column_parser
+                                else crm_settings.IMPORT_BATCH_SIZE)
 
     # A second thread writes while the next batch is parsed, unless the caller's
     # transaction (or a dry run's) must see the writes.
@@ -237,19 +238,29 @@ class _Reading:
     def _column_batches(self, size: int) -> Iterator[ColumnRows]:
         """The same batches (same rows, same cuts), parsed a block at a time."""
         pending: ColumnRows | None = None
+        parts: list[ColumnRows] = []  # blocks parsed since, joined once a batch is there
+        waiting = 0
         try:
             for chunk in self.csv_file.chunks:
                 self.count += len(chunk.lines)
                 part = self.column_parser.parse(chunk)
-                pending = part if pending is None else pending + part
+                parts.append(part)
+                waiting += len(part)
+                if waiting <= size:
+                    continue
+                pending = ColumnRows.join([pending, *parts] if pending else parts)
+                parts, waiting = [], 0
                 while len(pending) > size:
                     cut = _cut(pending.groups, size)
                     if cut == len(pending) <= 2 * size:  # the next block may go on with
                         break                             # the last row's customer
                     yield pending[:cut]
                     pending = pending[cut:]
+                waiting = len(pending)
         except MalformedCsv as exc:
             self.errors.add(RowError(exc.line, "", exc.reason))
+        if parts:
+            pending = ColumnRows.join([pending, *parts] if pending else parts)
         while pending:
             cut = _cut(pending.groups, size)
             yield pending[:cut]
@@ -317,7 +328,7 @@ class _ThreadedCommitter(_Committer):
     def __init__(self, upsert: Callable[[list[ParsedRow]], BatchResult],
                  on_progress: Callable[[int], None] | None = None) -> None:
         super().__init__(upsert, on_progress)
-        self.queue: queue.Queue = queue.Queue(maxsize=2)
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.crash: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="crm-import-writer", daemon=True)
         self.thread.start()
