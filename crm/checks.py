@@ -58,7 +58,8 @@ def check_import_settings(app_configs, **kwargs) -> list[Error]:
         errors.append(Error("RULECAST_CRM['IMPORT_ENCODINGS'] must list known encodings.",
                             id="crm.E022"))
     for name, code in (("IMPORT_INLINE_MAX_ROWS", "crm.E023"),
-                       ("IMPORT_REBUILD_INDEXES_ROWS", "crm.E024")):
+                       ("IMPORT_REBUILD_INDEXES_ROWS", "crm.E024"),
+                       ("IMPORT_FIRST_LOAD_ROWS", "crm.E025")):
         value = getattr(crm_settings, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             errors.append(Error(f"RULECAST_CRM['{name}'] must be a whole number, 0 or more.",

@@ -22,6 +22,7 @@ from ..models import Customer, ImportKind
 from ..signals import customers_changed
 from . import indexes
 from .columns import ColumnParser, ColumnRows
+from .firstload import FirstLoad
 from .mapping import ATTRIBUTES, ImportMapping, plan_columns
 from .reading import ImportFileError, MalformedCsv, open_csv
 from .report import Batch, BatchFailure, Counts, ImportReport, RowError
@@ -101,7 +102,11 @@ def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter, rat
     # transaction (or a dry run's) must see the writes.
     threaded = (crm_settings.IMPORT_WRITER_THREAD and not dry_run
                 and not connection.in_atomic_block)
-    committer = (_ThreadedCommitter if threaded else _Committer)(upsert, on_progress)
+    first_load = None
+    if threaded and column_parser is not None and _first_load(estimated_rows):
+        first_load = FirstLoad()
+    committer = (_ThreadedCommitter(upsert, on_progress, first_load) if threaded
+                 else _Committer(upsert, on_progress))
     outer = transaction.atomic() if dry_run else contextlib.nullcontext()
     newest_customer = Customer.objects.aggregate(newest=Max("pk"))["newest"] or 0
     set_aside = indexes.set_aside_for(kind, estimated_rows)
@@ -134,6 +139,14 @@ def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter, rat
         failure=committer.failure,
         columns={c.header: _target_label(c.target) for c in columns},
     )
+
+
+def _first_load(rows: int | None) -> bool:
+    """Whether a customers file of about ``rows`` rows is a large first import (see
+    :mod:`crm.importing.firstload`): the writer checks again under its lock."""
+    threshold = crm_settings.IMPORT_FIRST_LOAD_ROWS
+    return bool(connection.vendor == "postgresql" and threshold and rows is not None
+                and rows >= threshold and not Customer.objects.exists())
 
 
 @contextlib.contextmanager
@@ -290,6 +303,7 @@ class _Committer:
         self.committed: list[Batch] = []
         self.failure: BatchFailure | None = None
         self.number = 0
+        self.number_seen = 0  # batches the writer took from the queue
 
     def submit(self, rows: list[ParsedRow]) -> bool:
         """Write a batch now; False once a batch has failed (stop reading)."""
@@ -326,10 +340,12 @@ class _ThreadedCommitter(_Committer):
     works on one batch while the next one is read and parsed."""
 
     def __init__(self, upsert: Callable[[list[ParsedRow]], BatchResult],
-                 on_progress: Callable[[int], None] | None = None) -> None:
+                 on_progress: Callable[[int], None] | None = None,
+                 first_load: FirstLoad | None = None) -> None:
         super().__init__(upsert, on_progress)
         self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.crash: BaseException | None = None
+        self.first_load = first_load
         self.thread = threading.Thread(target=self._run, name="crm-import-writer", daemon=True)
         self.thread.start()
 
@@ -343,14 +359,52 @@ class _ThreadedCommitter(_Committer):
     def _run(self) -> None:
         try:
             while (item := self.queue.get()) is not None:
+                # A first import's transaction begins at its first batch, once the
+                # caller's connection has set the secondary indexes aside.
+                if self.first_load is not None and self.number_seen == 0:
+                    if not self.first_load.begin():
+                        self.first_load = None
+                self.number_seen += 1
                 if self.failure is None and self.crash is None:
                     self._commit(*item)
+            if self.first_load is not None:
+                self._end_first_load()
         except BaseException as exc:  # noqa: BLE001 — re-raised in the caller's thread
             self.crash = exc
+            if self.first_load is not None:
+                with contextlib.suppress(Exception):
+                    self.first_load.end(failed=True)
             while self.queue.get() is not None:
                 pass
         finally:
             connections.close_all()  # this thread's connections only
+
+    def _commit(self, number: int, rows: list[ParsedRow] | ColumnRows) -> bool:
+        if self.first_load is not None and self.first_load.active:
+            try:
+                self.first_load.check(rows)
+            except DatabaseError as exc:
+                first, last = ((rows.lines[0], rows.lines[-1]) if isinstance(rows, ColumnRows)
+                               else (rows[0].line, rows[-1].line))
+                self.failure = BatchFailure(Batch(number, first, last, len(rows)),
+                                            f"{type(exc).__name__}: {exc}".strip())
+                return False
+        return super()._commit(number, rows)
+
+    def _end_first_load(self) -> None:
+        """Commit a first import's transaction, constraints back; should that fail,
+        nothing was kept: the report says so."""
+        try:
+            self.first_load.end(failed=False)
+        except DatabaseError as exc:
+            if self.failure is None:
+                batch = self.committed[-1] if self.committed else Batch(0, 0, 0, 0)
+                self.failure = BatchFailure(
+                    batch, f"{type(exc).__name__}: {exc} (a first import is one "
+                           "transaction: nothing was kept)".strip())
+            self.committed = []
+            self.customers, self.orders, self.duplicates = Counts(), Counts(), 0
+            self.customer_ids = set()
 
     def close(self) -> None:
         self.queue.put(None)
