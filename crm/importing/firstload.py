@@ -81,7 +81,9 @@ class FirstLoad:
     def __init__(self) -> None:
         self.atomic: transaction.Atomic | None = None
         self.dropped: list[tuple[str, str]] = []  # (name, definition) to add back
-        self.seen = {name: _Seen() for name in _KEYS}
+        # External ids and emails in one set: an external id equal to another
+        # customer's email only adds the constraints back early.
+        self.seen: _Seen | None = _Seen()
 
     @property
     def active(self) -> bool:
@@ -125,12 +127,11 @@ class FirstLoad:
         customer; else remember its keys."""
         if not self.active:
             return
-        keys = {name: _keys(rows, name) for name in _KEYS}
-        if any(self.seen[name].meets(keys[name]) for name in _KEYS):
+        keys = np.concatenate([_keys(rows, name) for name in _KEYS])
+        if self.seen.meets(keys):
             self.restore()
             return
-        for name in _KEYS:
-            self.seen[name].add(keys[name])
+        self.seen.add(keys)
 
     def restore(self) -> None:
         """Add the constraints back (one index build each)."""
@@ -143,7 +144,7 @@ class FirstLoad:
                 cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT "
                                f"{connection.ops.quote_name(name)} {definition}")
         self.dropped = []
-        self.seen = {}
+        self.seen = None
 
     def end(self, *, failed: bool) -> bool:
         """Add the constraints back and commit; True when committed. Rolled back (False)

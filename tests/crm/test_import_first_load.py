@@ -140,3 +140,20 @@ def test_a_table_holding_customers_keeps_its_constraints(postgres):
                             on_progress=lambda rows: during.append((present(), table_lock())))
     assert report.customers.created == 200
     assert during and all(UNIQUE <= names and not locks for names, locks in during)
+
+
+def test_the_keys_seen_are_found_across_merges():
+    import numpy as np
+
+    from crm.importing.firstload import _Seen
+
+    seen = _Seen()
+    for start in range(0, 3000, 100):  # 30 batches: merged into the sorted array on the way
+        keys = np.arange(start, start + 100, dtype=np.int64) * 7
+        assert not seen.meets(keys)
+        seen.add(keys)
+    assert len(seen.sorted) > 0
+    assert seen.meets(np.array([5, 7 * 2999], dtype=np.int64))
+    assert seen.meets(np.array([7 * 150], dtype=np.int64))
+    assert not seen.meets(np.array([1, 7 * 3000, -7], dtype=np.int64))
+    assert not seen.meets(np.empty(0, np.int64))
