@@ -59,7 +59,9 @@ class _Seen:
         self.recent.append(np.sort(keys))
         self.recent_size += len(keys)
         if len(self.recent) > 8 and self.recent_size * 4 > len(self.sorted):
-            self.sorted = np.sort(np.concatenate([self.sorted, *self.recent]))
+            merged = np.concatenate([self.sorted, *self.recent])
+            merged.sort()  # in place: one copy of the keys more, not two
+            self.sorted = merged
             self.recent, self.recent_size = [], 0
 
 
