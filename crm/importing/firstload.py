@@ -98,7 +98,11 @@ class FirstLoad:
         customers: then the import runs as usual."""
         table = connection.ops.quote_name(Customer._meta.db_table)
         self.atomic = transaction.atomic()
-        self.atomic.__enter__()
+        try:
+            self.atomic.__enter__()
+        except Exception:  # the database is away: the first batch will say so
+            self.atomic = None
+            return False
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT])

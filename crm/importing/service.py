@@ -311,7 +311,6 @@ class _Committer:
         self.committed: list[Batch] = []
         self.failure: BatchFailure | None = None
         self.number = 0
-        self.number_seen = 0  # batches the writer took from the queue
 
     def submit(self, rows: list[ParsedRow]) -> bool:
         """Write a batch now; False once a batch has failed (stop reading)."""
@@ -354,6 +353,7 @@ class _ThreadedCommitter(_Committer):
         self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.crash: BaseException | None = None
         self.first_load = first_load
+        self.taken = 0  # batches the writer took from the queue
         self.thread = threading.Thread(target=self._run, name="crm-import-writer", daemon=True)
         self.thread.start()
 
@@ -369,10 +369,10 @@ class _ThreadedCommitter(_Committer):
             while (item := self.queue.get()) is not None:
                 # A first import's transaction begins at its first batch, once the
                 # caller's connection has set the secondary indexes aside.
-                if self.first_load is not None and self.number_seen == 0:
+                if self.first_load is not None and self.taken == 0:
                     if not self.first_load.begin():
                         self.first_load = None
-                self.number_seen += 1
+                self.taken += 1
                 if self.failure is None and self.crash is None:
                     self._commit(*item)
             if self.first_load is not None:

@@ -157,3 +157,37 @@ def test_the_keys_seen_are_found_across_merges():
     assert seen.meets(np.array([7 * 150], dtype=np.int64))
     assert not seen.meets(np.array([1, 7 * 3000, -7], dtype=np.int64))
     assert not seen.meets(np.empty(0, np.int64))
+
+
+def test_a_table_another_session_is_reading_is_imported_as_usual(postgres, monkeypatch):
+    import threading
+
+    from django.db import connections, transaction
+
+    from crm.importing import firstload
+
+    monkeypatch.setattr(firstload, "LOCK_TIMEOUT", "200ms")
+    reading, done = threading.Event(), threading.Event()
+
+    def reader():  # holds ACCESS SHARE on the table until told
+        try:
+            with transaction.atomic():
+                Customer.objects.exists()
+                reading.set()
+                done.wait(30)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    reading.wait(10)
+    during = []
+    try:
+        with override_settings(RULECAST_CRM={**FIRST_LOAD, "IMPORT_COLUMN_BATCH_SIZE": 40}):
+            report = import_csv(source=io.BytesIO(customers_file(200)), kind="customers",
+                                on_progress=lambda rows: during.append(UNIQUE <= present()))
+    finally:
+        done.set()
+        thread.join()
+    assert report.customers.created == 200 and not report.failure
+    assert during and all(during)
