@@ -9,14 +9,12 @@ from .conf import crm_settings
 @register()
 def check_crm_settings(app_configs, **kwargs) -> list[Error]:
     errors = []
-    batch_size = crm_settings.IMPORT_BATCH_SIZE
-    if not isinstance(batch_size, int) or batch_size < 1:
-        errors.append(
-            Error(
-                "RULECAST_CRM['IMPORT_BATCH_SIZE'] must be a positive integer.",
-                id="crm.E001",
+    for name in ("IMPORT_BATCH_SIZE", "IMPORT_COLUMN_BATCH_SIZE"):
+        batch_size = getattr(crm_settings, name)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            errors.append(
+                Error(f"RULECAST_CRM['{name}'] must be a positive integer.", id="crm.E001")
             )
-        )
     currency = crm_settings.DEFAULT_CURRENCY
     if not _is_currency(currency):
         errors.append(
@@ -60,7 +58,8 @@ def check_import_settings(app_configs, **kwargs) -> list[Error]:
         errors.append(Error("RULECAST_CRM['IMPORT_ENCODINGS'] must list known encodings.",
                             id="crm.E022"))
     for name, code in (("IMPORT_INLINE_MAX_ROWS", "crm.E023"),
-                       ("IMPORT_REBUILD_INDEXES_ROWS", "crm.E024")):
+                       ("IMPORT_REBUILD_INDEXES_ROWS", "crm.E024"),
+                       ("IMPORT_FIRST_LOAD_ROWS", "crm.E025")):
         value = getattr(crm_settings, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             errors.append(Error(f"RULECAST_CRM['{name}'] must be a whole number, 0 or more.",

@@ -13,6 +13,7 @@ a batch holding such a row, or meeting stored customers, is upserted row by row.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Callable
@@ -154,6 +155,23 @@ class ColumnRows:
                           self.groups + other.groups, self.parsed + other.parsed,
                           {k: v + other.fields[k] for k, v in self.fields.items()},
                           self.attributes + other.attributes, self.parse)
+
+    @staticmethod
+    def join(parts: list[ColumnRows]) -> ColumnRows:
+        """The parts one after the other (each list copied once, not once per part)."""
+        if len(parts) == 1:
+            return parts[0]
+        first = parts[0]
+
+        def chained(get: Callable[[ColumnRows], list]) -> list:
+            return list(itertools.chain.from_iterable(map(get, parts)))
+
+        return ColumnRows(
+            chained(lambda p: p.lines),
+            [chained(lambda p, i=i: p.raw[i]) for i in range(len(first.raw))],
+            chained(lambda p: p.groups), chained(lambda p: p.parsed),
+            {name: chained(lambda p, name=name: p.fields[name]) for name in first.fields},
+            chained(lambda p: p.attributes), first.parse)
 
     @property
     def all_columns(self) -> bool:

@@ -121,6 +121,22 @@ def _add_foreign_keys(keys: list[tuple[str, str]], model: type[Model]) -> None:
             cursor.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {quote(name)}")
 
 
+# Memory for the sorts of index builds (PostgreSQL's default, 64MB, spills a million
+# addresses to disk: a third slower); the session's own setting, reset afterwards.
+BUILD_MEMORY = "256MB"
+
+
+@contextlib.contextmanager
+def _sort_memory() -> Iterator[None]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [BUILD_MEMORY])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET maintenance_work_mem")
+
+
 @contextlib.contextmanager
 def set_aside_for(kind: str, rows: int | None) -> Iterator[list[str]]:
     """Drop the secondary indexes of the tables a large first import of ``rows`` rows
@@ -149,9 +165,10 @@ def set_aside_for(kind: str, rows: int | None) -> Iterator[list[str]]:
                 cursor.execute(f"DROP INDEX IF EXISTS {quote(name)}")
         yield [name for name, _ in dropped] + [name for _, (name, _) in keys]
     finally:
-        _build([sql for _, sql in dropped])
-        for model, key in keys:
-            _add_foreign_keys([key], model)
+        with _sort_memory():
+            _build([sql for _, sql in dropped])
+            for model, key in keys:
+                _add_foreign_keys([key], model)
         if dropped:  # the planner's statistics, once, rather than when autovacuum comes by
             with connection.cursor() as cursor:
                 for model in tables_for(kind):

@@ -15,13 +15,14 @@ from typing import BinaryIO
 from django.conf import settings
 from django.db import Error as DatabaseError
 from django.db import connection, connections, reset_queries, transaction
-from django.db.models import Max
+from django.db.models import Count, Max, Min
 
 from ..conf import crm_settings
 from ..models import Customer, ImportKind
 from ..signals import customers_changed
 from . import indexes
 from .columns import ColumnParser, ColumnRows
+from .firstload import FirstLoad
 from .mapping import ATTRIBUTES, ImportMapping, plan_columns
 from .reading import ImportFileError, MalformedCsv, open_csv
 from .report import Batch, BatchFailure, Counts, ImportReport, RowError
@@ -94,13 +95,18 @@ def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter, rat
         column_parser = ColumnParser(parser, columns, tz=parser.tz,
                                      date_format=mapping.date_format if mapping else "")
     reading = _Reading(csv_file, parser, errors, column_parser)
-    batch_size = batch_size or crm_settings.IMPORT_BATCH_SIZE
+    batch_size = batch_size or (crm_settings.IMPORT_COLUMN_BATCH_SIZE if column_parser
+                                else crm_settings.IMPORT_BATCH_SIZE)
 
     # A second thread writes while the next batch is parsed, unless the caller's
     # transaction (or a dry run's) must see the writes.
     threaded = (crm_settings.IMPORT_WRITER_THREAD and not dry_run
                 and not connection.in_atomic_block)
-    committer = (_ThreadedCommitter if threaded else _Committer)(upsert, on_progress)
+    first_load = None
+    if threaded and column_parser is not None and _first_load(estimated_rows):
+        first_load = FirstLoad()
+    committer = (_ThreadedCommitter(upsert, on_progress, first_load) if threaded
+                 else _Committer(upsert, on_progress))
     outer = transaction.atomic() if dry_run else contextlib.nullcontext()
     newest_customer = Customer.objects.aggregate(newest=Max("pk"))["newest"] or 0
     set_aside = indexes.set_aside_for(kind, estimated_rows)
@@ -133,6 +139,14 @@ def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter, rat
         failure=committer.failure,
         columns={c.header: _target_label(c.target) for c in columns},
     )
+
+
+def _first_load(rows: int | None) -> bool:
+    """Whether a customers file of about ``rows`` rows is a large first import (see
+    :mod:`crm.importing.firstload`): the writer checks again under its lock."""
+    threshold = crm_settings.IMPORT_FIRST_LOAD_ROWS
+    return bool(connection.vendor == "postgresql" and threshold and rows is not None
+                and rows >= threshold and not Customer.objects.exists())
 
 
 @contextlib.contextmanager
@@ -168,6 +182,14 @@ def _announce(customer_ids: set[int], created_after: int | None) -> None:
         customers_changed.send(sender=import_csv, customer_ids=chunk)
     if created_after is not None:
         new = Customer.objects.filter(pk__gt=created_after)
+        span = new.aggregate(low=Min("pk"), high=Max("pk"), count=Count("pk"))
+        if span["count"] and span["high"] - span["low"] + 1 == span["count"]:
+            # Ids drawn in runs from the sequence: usually one run, announced from
+            # its bounds rather than read back a million rows at a time.
+            for start in range(span["low"], span["high"] + 1, ANNOUNCE_CHUNK):
+                chunk = set(range(start, min(start + ANNOUNCE_CHUNK, span["high"] + 1)))
+                customers_changed.send(sender=import_csv, customer_ids=chunk)
+            return
         ids = new.order_by().values_list("pk", flat=True).iterator(chunk_size=ANNOUNCE_CHUNK)
         while chunk := set(islice(ids, ANNOUNCE_CHUNK)):
             customers_changed.send(sender=import_csv, customer_ids=chunk)
@@ -237,19 +259,29 @@ class _Reading:
     def _column_batches(self, size: int) -> Iterator[ColumnRows]:
         """The same batches (same rows, same cuts), parsed a block at a time."""
         pending: ColumnRows | None = None
+        parts: list[ColumnRows] = []  # blocks parsed since, joined once a batch is there
+        waiting = 0
         try:
             for chunk in self.csv_file.chunks:
                 self.count += len(chunk.lines)
                 part = self.column_parser.parse(chunk)
-                pending = part if pending is None else pending + part
+                parts.append(part)
+                waiting += len(part)
+                if waiting <= size:
+                    continue
+                pending = ColumnRows.join([pending, *parts] if pending else parts)
+                parts, waiting = [], 0
                 while len(pending) > size:
                     cut = _cut(pending.groups, size)
                     if cut == len(pending) <= 2 * size:  # the next block may go on with
                         break                             # the last row's customer
                     yield pending[:cut]
                     pending = pending[cut:]
+                waiting = len(pending)
         except MalformedCsv as exc:
             self.errors.add(RowError(exc.line, "", exc.reason))
+        if parts:
+            pending = ColumnRows.join([pending, *parts] if pending else parts)
         while pending:
             cut = _cut(pending.groups, size)
             yield pending[:cut]
@@ -315,10 +347,13 @@ class _ThreadedCommitter(_Committer):
     works on one batch while the next one is read and parsed."""
 
     def __init__(self, upsert: Callable[[list[ParsedRow]], BatchResult],
-                 on_progress: Callable[[int], None] | None = None) -> None:
+                 on_progress: Callable[[int], None] | None = None,
+                 first_load: FirstLoad | None = None) -> None:
         super().__init__(upsert, on_progress)
-        self.queue: queue.Queue = queue.Queue(maxsize=2)
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.crash: BaseException | None = None
+        self.first_load = first_load
+        self.taken = 0  # batches the writer took from the queue
         self.thread = threading.Thread(target=self._run, name="crm-import-writer", daemon=True)
         self.thread.start()
 
@@ -332,14 +367,52 @@ class _ThreadedCommitter(_Committer):
     def _run(self) -> None:
         try:
             while (item := self.queue.get()) is not None:
+                # A first import's transaction begins at its first batch, once the
+                # caller's connection has set the secondary indexes aside.
+                if self.first_load is not None and self.taken == 0:
+                    if not self.first_load.begin():
+                        self.first_load = None
+                self.taken += 1
                 if self.failure is None and self.crash is None:
                     self._commit(*item)
+            if self.first_load is not None:
+                self._end_first_load()
         except BaseException as exc:  # noqa: BLE001 — re-raised in the caller's thread
             self.crash = exc
+            if self.first_load is not None:
+                with contextlib.suppress(Exception):
+                    self.first_load.end(failed=True)
             while self.queue.get() is not None:
                 pass
         finally:
             connections.close_all()  # this thread's connections only
+
+    def _commit(self, number: int, rows: list[ParsedRow] | ColumnRows) -> bool:
+        if self.first_load is not None and self.first_load.active:
+            try:
+                self.first_load.check(rows)
+            except DatabaseError as exc:
+                first, last = ((rows.lines[0], rows.lines[-1]) if isinstance(rows, ColumnRows)
+                               else (rows[0].line, rows[-1].line))
+                self.failure = BatchFailure(Batch(number, first, last, len(rows)),
+                                            f"{type(exc).__name__}: {exc}".strip())
+                return False
+        return super()._commit(number, rows)
+
+    def _end_first_load(self) -> None:
+        """Commit a first import's transaction, constraints back; should that fail,
+        nothing was kept: the report says so."""
+        try:
+            self.first_load.end(failed=False)
+        except DatabaseError as exc:
+            if self.failure is None:
+                batch = self.committed[-1] if self.committed else Batch(0, 0, 0, 0)
+                self.failure = BatchFailure(
+                    batch, f"{type(exc).__name__}: {exc} (a first import is one "
+                           "transaction: nothing was kept)".strip())
+            self.committed = []
+            self.customers, self.orders, self.duplicates = Counts(), Counts(), 0
+            self.customer_ids = set()
 
     def close(self) -> None:
         self.queue.put(None)

@@ -115,21 +115,15 @@ class BatchUpsert:
         if not (insert and self.only_new and self.kind == ImportKind.CUSTOMERS
                 and rows.all_columns and rows.keys_unique()):
             return None
-        from ..privacy.consent import record_upserted
+        from ..privacy.consent import record_created
 
         try:
             with transaction.atomic():  # a savepoint, undone if a customer exists
                 ids = insert(rows, CUSTOMER_DEFAULTS)
                 statuses = rows.fields.get("consent_status")
-                if statuses is not None:
-                    emails = rows.fields.get("email") or [""] * len(ids)
-                    changed = []
-                    for pk, status, email in zip(ids, statuses, emails, strict=True):
-                        if status and status != ConsentStatus.UNKNOWN:
-                            record = _Record(pk, None)
-                            record.state = {"consent_status": status, "email": email or None}
-                            changed.append(record)
-                    record_upserted(changed)
+                # The history from the rows just written (their status, when known).
+                if statuses is not None and any(statuses):
+                    record_created(ids)
         except IntegrityError:
             return None
         return BatchResult(customers=Counts(created=len(ids)))

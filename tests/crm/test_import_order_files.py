@@ -204,6 +204,7 @@ def test_an_import_announces_the_changed_customers():
     ({"IMPORT_ENCODINGS": ["no-such-codec"]}, "crm.E022"),
     ({"IMPORT_INLINE_MAX_ROWS": -1}, "crm.E023"),
     ({"IMPORT_REBUILD_INDEXES_ROWS": "many"}, "crm.E024"),
+    ({"IMPORT_FIRST_LOAD_ROWS": -1}, "crm.E025"),
 ])
 def test_bad_import_settings_are_system_check_errors(settings_dict, error):
     from crm.checks import check_import_settings
@@ -230,3 +231,24 @@ def test_a_large_import_announces_its_customers_in_chunks(monkeypatch):
         customers_changed.disconnect(receiver)
     assert [len(ids) for ids in received] == [3, 3, 1]
     assert set().union(*received) == set(Customer.objects.values_list("pk", flat=True))
+
+
+def test_new_customers_whose_ids_have_gaps_are_announced_one_by_one(monkeypatch):
+    from crm.importing import service
+
+    monkeypatch.setattr(service, "ANNOUNCE_CHUNK", 2)
+    before = Customer.objects.create(email="old@example.com").pk
+    new = [Customer.objects.create(email=f"n{i}@example.com").pk for i in range(4)]
+    Customer.objects.filter(pk=new[1]).delete()  # a gap: the ids are no run
+    received = []
+
+    def receiver(sender, customer_ids, **kwargs):
+        received.append(set(customer_ids))
+
+    customers_changed.connect(receiver)
+    try:
+        service._announce(set(), before)
+    finally:
+        customers_changed.disconnect(receiver)
+    assert [len(ids) for ids in received] == [2, 1]
+    assert set().union(*received) == {new[0], new[2], new[3]}

@@ -1,0 +1,177 @@
+"""A large first import into an empty customers table: one transaction, the unique
+constraints set aside.
+
+Maintaining the UNIQUE indexes on ``email`` and ``external_id`` row by row while COPY
+loads a million customers costs more than the rest of the load; building them once at
+the end is far cheaper. Without them the database cannot tell the import that a row's
+customer is already stored, so the import tells itself: the table was empty, nobody
+else may write it meanwhile, so a row meets a stored customer only when an earlier
+batch of the same file had its external id or email. Each batch's keys are checked
+against the keys written so far (64-bit hashes, a few MB for a million rows); at the
+first batch that meets one (or a hash collision: then merely a bit slower), the
+constraints are added back and the import goes on as any import does (a failed
+insert in a savepoint, then the upsert with lookups), with the same rows merged, the
+same errors on the same lines.
+
+Everything happens in one transaction of the writer's connection, which takes
+ACCESS EXCLUSIVE on the customers table: dropping a constraint needs that lock anyway,
+and a lock lasts until the transaction ends; a weaker one (SHARE ROW EXCLUSIVE, that
+lets others read) would have to be taken by a transaction that commits each batch,
+and could not be. So until the import ends, other sessions wait to read or write
+customers; and if the import dies or the database goes away, the transaction rolls
+back whole: the table is empty again, with all its constraints (DDL is
+transactional), and nothing is left to repair. A batch that fails otherwise ends the
+import as usual; the batches before it are committed, constraints back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from django.db import connection, transaction
+
+from ..models import Customer
+from .columns import ColumnRows
+from .rows import ParsedRow
+
+# Wait this long for the lock (other sessions reading customers), else import as usual.
+LOCK_TIMEOUT = "2s"
+_KEYS = ("external_id", "email")
+
+
+class _Seen:
+    """A set of 64-bit hashes: a sorted array, and the recent batches' arrays merged
+    into it now and then (a million keys never sorted a hundred times over)."""
+
+    def __init__(self) -> None:
+        self.sorted = np.empty(0, np.int64)
+        self.recent: list[np.ndarray] = []
+        self.recent_size = 0
+
+    def meets(self, keys: np.ndarray) -> bool:
+        for seen in (self.sorted, *self.recent):
+            if len(seen):
+                at = np.searchsorted(seen, keys).clip(max=len(seen) - 1)
+                if (seen[at] == keys).any():
+                    return True
+        return False
+
+    def add(self, keys: np.ndarray) -> None:
+        self.recent.append(np.sort(keys))
+        self.recent_size += len(keys)
+        if len(self.recent) > 8 and self.recent_size * 4 > len(self.sorted):
+            merged = np.concatenate([self.sorted, *self.recent])
+            merged.sort()  # in place: one copy of the keys more, not two
+            self.sorted = merged
+            self.recent, self.recent_size = [], 0
+
+
+def _keys(rows: ColumnRows | list[ParsedRow], name: str) -> np.ndarray:
+    """The hashes of a batch's non-empty values of ``name`` (column values, and the
+    values of the rows the row parser read)."""
+    if isinstance(rows, ColumnRows):
+        values = [v for v in rows.fields.get(name, ()) if v]
+        values += [row.customer.get(name) for row in rows.parsed if row is not None]
+    else:
+        values = [row.customer.get(name) for row in rows]
+    return np.fromiter((hash(v) for v in values if v), np.int64)
+
+
+class FirstLoad:
+    """The writer's side of a first import: :meth:`begin` before the first batch,
+    :meth:`check` before each, :meth:`end` after the last (in the writer's thread)."""
+
+    def __init__(self) -> None:
+        self.atomic: transaction.Atomic | None = None
+        self.dropped: list[tuple[str, str]] = []  # (name, definition) to add back
+        # External ids and emails in one set: an external id equal to another
+        # customer's email only adds the constraints back early.
+        self.seen: _Seen | None = _Seen()
+
+    @property
+    def active(self) -> bool:
+        """True while the constraints are set aside."""
+        return bool(self.dropped)
+
+    def begin(self) -> bool:
+        """Open the transaction, lock the table and, if it is empty, set the unique
+        constraints aside. False (and no transaction) when the table is busy or holds
+        customers: then the import runs as usual."""
+        table = connection.ops.quote_name(Customer._meta.db_table)
+        self.atomic = transaction.atomic()
+        try:
+            self.atomic.__enter__()
+        except Exception:  # the database is away: the first batch will say so
+            self.atomic = None
+            return False
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT])
+                cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+                empty = not cursor.fetchone()[0]
+                if empty:
+                    cursor.execute(
+                        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                        "WHERE conrelid = %s::regclass AND contype = 'u' ORDER BY conname",
+                        [table])
+                    self.dropped = cursor.fetchall()
+                    for name, _definition in self.dropped:
+                        cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT "
+                                       f"{connection.ops.quote_name(name)}")
+                    cursor.execute("SET LOCAL lock_timeout = DEFAULT")
+        except Exception:
+            self._close(rollback=True)
+            empty = False
+        if not empty or not self.dropped:
+            self._close(rollback=True)
+            self.dropped = []
+            return False
+        return True
+
+    def check(self, rows: ColumnRows | list[ParsedRow]) -> None:
+        """Before a batch: add the constraints back if it may meet an earlier batch's
+        customer; else remember its keys."""
+        if not self.active:
+            return
+        keys = np.concatenate([_keys(rows, name) for name in _KEYS])
+        if self.seen.meets(keys):
+            self.restore()
+            return
+        self.seen.add(keys)
+
+    def restore(self) -> None:
+        """Add the constraints back (one index build each)."""
+        if not self.active:
+            return
+        table = connection.ops.quote_name(Customer._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('maintenance_work_mem', '256MB', true)")
+            for name, definition in self.dropped:
+                cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT "
+                               f"{connection.ops.quote_name(name)} {definition}")
+        self.dropped = []
+        self.seen = None
+
+    def end(self, *, failed: bool) -> bool:
+        """Add the constraints back and commit; True when committed. Rolled back (False)
+        when the import crashed or the constraints cannot be added back."""
+        if self.atomic is None:
+            return False
+        if failed:
+            self._close(rollback=True)
+            return False
+        try:
+            self.restore()
+        except Exception:
+            self._close(rollback=True)
+            raise
+        self._close(rollback=False)
+        return True
+
+    def _close(self, *, rollback: bool) -> None:
+        atomic, self.atomic = self.atomic, None
+        if atomic is None:
+            return
+        if rollback:
+            transaction.set_rollback(True)
+        atomic.__exit__(None, None, None)
