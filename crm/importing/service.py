@@ -349,7 +349,12 @@ class _ThreadedCommitter(_Committer):
     def __init__(self, upsert: Callable[[list[ParsedRow]], BatchResult],
                  on_progress: Callable[[int], None] | None = None,
                  first_load: FirstLoad | None = None) -> None:
-        super().__init__(upsert, on_progress)
+        # The writer only notes how far it got; the caller's thread reports it, on its own
+        # connection: a first import's writer is inside one long transaction, where a
+        # progress write would stay unseen until the end.
+        super().__init__(upsert, self._note_progress)
+        self.report_progress = on_progress
+        self.reached = self.reported = 0
         self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.crash: BaseException | None = None
         self.first_load = first_load
@@ -358,11 +363,21 @@ class _ThreadedCommitter(_Committer):
         self.thread.start()
 
     def submit(self, rows: list[ParsedRow]) -> bool:
+        self._report()
         if self.failure is not None or self.crash is not None:
             return False
         self.number += 1
         self.queue.put((self.number, rows))
         return True
+
+    def _note_progress(self, rows: int) -> None:
+        self.reached = rows
+
+    def _report(self) -> None:
+        reached = self.reached
+        if self.report_progress is not None and reached != self.reported:
+            self.reported = reached
+            self.report_progress(reached)
 
     def _run(self) -> None:
         try:
@@ -419,3 +434,4 @@ class _ThreadedCommitter(_Committer):
         self.thread.join()
         if self.crash is not None:
             raise self.crash
+        self._report()

@@ -22,6 +22,24 @@ UNIQUE = {"crm_customer_email_key", "crm_customer_external_id_key"}
 FIRST_LOAD = {"IMPORT_FIRST_LOAD_ROWS": 1, "IMPORT_REBUILD_INDEXES_ROWS": 0}
 
 
+@pytest.fixture
+def in_writer(monkeypatch):
+    """Register a function the writer thread calls after each batch, on its connection
+    (inside a first import's transaction), with the rows written so far."""
+    from crm.importing.service import _ThreadedCommitter
+
+    hooks = []
+    note = _ThreadedCommitter._note_progress
+
+    def noting(self, rows):
+        for hook in hooks:
+            hook(rows)
+        note(self, rows)
+
+    monkeypatch.setattr(_ThreadedCommitter, "_note_progress", noting)
+    return hooks.append
+
+
 def present() -> set[str]:
     with connection.cursor() as cursor:
         return set(connection.introspection.get_constraints(cursor, "crm_customer"))
@@ -55,11 +73,11 @@ def import_with(data: bytes, settings: dict, **options):
     )
 
 
-def test_the_constraints_are_built_at_the_end_under_an_exclusive_lock(postgres):
+def test_the_constraints_are_built_at_the_end_under_an_exclusive_lock(postgres, in_writer):
     during = []
+    in_writer(lambda rows: during.append((present(), table_lock())))
     with override_settings(RULECAST_CRM={**FIRST_LOAD, "IMPORT_COLUMN_BATCH_SIZE": 40}):
-        report = import_csv(source=io.BytesIO(customers_file(200)), kind="customers",
-                            on_progress=lambda rows: during.append((present(), table_lock())))
+        report = import_csv(source=io.BytesIO(customers_file(200)), kind="customers")
 
     assert report.customers.created == 200 and not report.failure
     assert len(during) == 5
@@ -71,7 +89,7 @@ def test_the_constraints_are_built_at_the_end_under_an_exclusive_lock(postgres):
     assert Customer.objects.get(external_id="C7").consent_records.count() == 1
 
 
-def test_a_file_repeating_customers_across_batches_is_imported_as_usual(postgres):
+def test_a_file_repeating_customers_across_batches_is_imported_as_usual(postgres, in_writer):
     # The sample's rows (errors, a customer twice, another's email), then rows meeting
     # earlier batches' customers by external id and by email.
     data = (HEADER + "\n".join(ROWS) + "\n"
@@ -82,9 +100,8 @@ def test_a_file_repeating_customers_across_batches_is_imported_as_usual(postgres
         usual = import_with(data, {"IMPORT_FIRST_LOAD_ROWS": 0}, batch_size=batch_size,
                             encoding="utf-8")
         during: list[bool] = []
-        first = import_with(data, FIRST_LOAD, batch_size=batch_size, encoding="utf-8",
-                            on_progress=lambda rows, seen=during: seen.append(
-                                UNIQUE <= present()))
+        in_writer(lambda rows, seen=during: seen.append(UNIQUE <= present()))
+        first = import_with(data, FIRST_LOAD, batch_size=batch_size, encoding="utf-8")
         assert first == usual
         assert usual[0] and usual[2][0]
         if batch_size < 100:  # set aside at first, back once a batch met an earlier one
@@ -101,14 +118,15 @@ def test_a_generated_file_with_repeats_gives_what_the_usual_import_gives(postgre
     assert usual[1][1].updated  # the repeats updated earlier rows
 
 
-def test_a_crash_rolls_the_whole_import_back_with_its_constraints(postgres):
+def test_a_crash_rolls_the_whole_import_back_with_its_constraints(postgres, in_writer):
     def die(rows):
         if rows > 100:
             raise RuntimeError("the import dies")
 
+    in_writer(die)
     with override_settings(RULECAST_CRM={**FIRST_LOAD, "IMPORT_COLUMN_BATCH_SIZE": 40}), \
             pytest.raises(RuntimeError):
-        import_csv(source=io.BytesIO(customers_file(200)), kind="customers", on_progress=die)
+        import_csv(source=io.BytesIO(customers_file(200)), kind="customers")
     assert UNIQUE <= present()
     assert not Customer.objects.exists()
 
@@ -132,12 +150,12 @@ def test_a_failed_batch_keeps_the_batches_before_it(postgres):
     assert UNIQUE <= present()
 
 
-def test_a_table_holding_customers_keeps_its_constraints(postgres):
+def test_a_table_holding_customers_keeps_its_constraints(postgres, in_writer):
     Customer.objects.create(external_id="X1", email="x1@example.com")
     during = []
+    in_writer(lambda rows: during.append((present(), table_lock())))
     with override_settings(RULECAST_CRM={**FIRST_LOAD, "IMPORT_COLUMN_BATCH_SIZE": 40}):
-        report = import_csv(source=io.BytesIO(customers_file(200)), kind="customers",
-                            on_progress=lambda rows: during.append((present(), table_lock())))
+        report = import_csv(source=io.BytesIO(customers_file(200)), kind="customers")
     assert report.customers.created == 200
     assert during and all(UNIQUE <= names and not locks for names, locks in during)
 
@@ -159,7 +177,8 @@ def test_the_keys_seen_are_found_across_merges():
     assert not seen.meets(np.empty(0, np.int64))
 
 
-def test_a_table_another_session_is_reading_is_imported_as_usual(postgres, monkeypatch):
+def test_a_table_another_session_is_reading_is_imported_as_usual(postgres, monkeypatch,
+                                                                 in_writer):
     import threading
 
     from django.db import connections, transaction
@@ -182,12 +201,32 @@ def test_a_table_another_session_is_reading_is_imported_as_usual(postgres, monke
     thread.start()
     reading.wait(10)
     during = []
+    in_writer(lambda rows: during.append(UNIQUE <= present()))
     try:
         with override_settings(RULECAST_CRM={**FIRST_LOAD, "IMPORT_COLUMN_BATCH_SIZE": 40}):
-            report = import_csv(source=io.BytesIO(customers_file(200)), kind="customers",
-                                on_progress=lambda rows: during.append(UNIQUE <= present()))
+            report = import_csv(source=io.BytesIO(customers_file(200)), kind="customers")
     finally:
         done.set()
         thread.join()
     assert report.customers.created == 200 and not report.failure
     assert during and all(during)
+
+
+def test_a_first_imports_progress_is_reported_by_the_callers_thread_as_it_goes(postgres):
+    """The writer's transaction would hide a progress write until the end (and the table
+    is locked): the caller's thread reports the rows written, on its own connection."""
+    import threading
+
+    seen = []
+
+    def progress(rows):
+        seen.append((threading.current_thread() is threading.main_thread(), rows))
+
+    with override_settings(RULECAST_CRM={**FIRST_LOAD, "IMPORT_COLUMN_BATCH_SIZE": 40}):
+        report = import_csv(source=io.BytesIO(customers_file(200)), kind="customers",
+                            on_progress=progress)
+    assert report.customers.created == 200
+    assert all(main for main, _ in seen)
+    rows = [r for _, r in seen]
+    assert rows[-1] == 200 and any(r < 200 for r in rows)  # reported before the end
+    assert rows == sorted(rows)
