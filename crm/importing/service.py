@@ -186,11 +186,10 @@ def _announce(customer_ids: set[int], created_after: int | None) -> None:
         if span["count"] and span["high"] - span["low"] + 1 == span["count"]:
             # Ids drawn in runs from the sequence: usually one run, announced from
             # its bounds rather than read back a million rows at a time.
-            for start in range(span["low"], span["high"] + 1, ANNOUNCE_CHUNK):
-                chunk = set(range(start, min(start + ANNOUNCE_CHUNK, span["high"] + 1)))
-                customers_changed.send(sender=import_csv, customer_ids=chunk)
-            return
-        ids = new.order_by().values_list("pk", flat=True).iterator(chunk_size=ANNOUNCE_CHUNK)
+            ids = iter(range(span["low"], span["high"] + 1))
+        else:
+            ids = new.order_by().values_list("pk", flat=True).iterator(
+                chunk_size=ANNOUNCE_CHUNK)
         while chunk := set(islice(ids, ANNOUNCE_CHUNK)):
             customers_changed.send(sender=import_csv, customer_ids=chunk)
 
@@ -297,6 +296,13 @@ def _cut(groups: list, size: int) -> int:
     return min(cut, len(groups))
 
 
+def _batch(number: int, rows: list[ParsedRow] | ColumnRows) -> Batch:
+    """A batch's number, its first and last lines, and its rows, for the report."""
+    first, last = ((rows.lines[0], rows.lines[-1]) if isinstance(rows, ColumnRows)
+                   else (rows[0].line, rows[-1].line))
+    return Batch(number, first, last, len(rows))
+
+
 class _Committer:
     """Upserts each batch in its own transaction and tallies what was committed."""
 
@@ -318,9 +324,7 @@ class _Committer:
         return self._commit(self.number, rows)
 
     def _commit(self, number: int, rows: list[ParsedRow] | ColumnRows) -> bool:
-        first, last = ((rows.lines[0], rows.lines[-1]) if isinstance(rows, ColumnRows)
-                       else (rows[0].line, rows[-1].line))
-        batch = Batch(number, first, last, len(rows))
+        batch = _batch(number, rows)
         try:
             with transaction.atomic():
                 result = self.upsert(rows)
@@ -333,7 +337,7 @@ class _Committer:
         self.duplicates += result.duplicates
         self.customer_ids |= result.customer_ids
         if self.on_progress is not None:
-            self.on_progress(last - 1)
+            self.on_progress(batch.last_line - 1)
         if settings.DEBUG:
             reset_queries()  # DEBUG logs every query: keep memory bounded
         return True
@@ -407,9 +411,7 @@ class _ThreadedCommitter(_Committer):
             try:
                 self.first_load.check(rows)
             except DatabaseError as exc:
-                first, last = ((rows.lines[0], rows.lines[-1]) if isinstance(rows, ColumnRows)
-                               else (rows[0].line, rows[-1].line))
-                self.failure = BatchFailure(Batch(number, first, last, len(rows)),
+                self.failure = BatchFailure(_batch(number, rows),
                                             f"{type(exc).__name__}: {exc}".strip())
                 return False
         return super()._commit(number, rows)
