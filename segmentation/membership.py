@@ -26,7 +26,7 @@ from .bulk import insert_frame
 from .features.store import refresh_features_of
 from .models import MembershipChange, Segment, SegmentMembership
 from .rules import Rule, evaluate
-from .sidebyside import SIDE_BY_SIDE_CONNECTIONS, run_side_by_side
+from crm.sidebyside import SIDE_BY_SIDE_CONNECTIONS, run_side_by_side
 from .signals import announce
 
 
@@ -167,7 +167,7 @@ def write_members_side_by_side(members: pd.DataFrame,
                                workers: int = SIDE_BY_SIDE_CONNECTIONS) -> int:
     """:func:`write_members` in parts by customer id, each on its own connection and
     committed on its own (PostgreSQL, outside a transaction: see
-    :func:`segmentation.sidebyside.can_run_side_by_side`).
+    :func:`crm.sidebyside.can_run_side_by_side`).
 
     Keeping three indexes up to date is most of the write and one INSERT uses one core.
     The parts are not one transaction: a caller that fails after a part committed

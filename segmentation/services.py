@@ -48,7 +48,7 @@ from .rules import Rule, RuleError, simplify
 from .rules.jsonlogic import from_jsonlogic
 from .rules.validate import validate_rule
 from .runwatch import Heartbeat, schedule_watch
-from .sidebyside import can_run_side_by_side
+from crm.sidebyside import can_run_side_by_side
 from .stability import carry_over_identities, compare_with_published
 
 logger = logging.getLogger(__name__)

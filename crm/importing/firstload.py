@@ -38,24 +38,44 @@ LOCK_TIMEOUT = "2s"
 _KEYS = ("external_id", "email")
 
 
+#: Bits of the filter in front of the exact check: 4 MB, passing about one key in 16
+#: at two million keys seen (an external id and an email for each of a million rows).
+_FILTER_BITS = 1 << 25
+
+
 class _Seen:
     """A set of 64-bit hashes: a sorted array, and the recent batches' arrays merged
-    into it now and then (a million keys never sorted a hundred times over)."""
+    into it now and then (a million keys never sorted a hundred times over). A bit
+    filter in front tells most new keys apart at once, so only the few it lets
+    through are looked up in the arrays (at a million keys, looking up every key of
+    every batch cost the writer seconds)."""
 
     def __init__(self) -> None:
+        self.bits = np.zeros(_FILTER_BITS // 8, np.uint8)
         self.sorted = np.empty(0, np.int64)
         self.recent: list[np.ndarray] = []
         self.recent_size = 0
 
+    @staticmethod
+    def _slots(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        slots = keys & (_FILTER_BITS - 1)
+        return slots >> 3, np.left_shift(1, slots & 7).astype(np.uint8)
+
     def meets(self, keys: np.ndarray) -> bool:
+        cells, masks = self._slots(keys)
+        maybe = np.sort(keys[(self.bits[cells] & masks) != 0])
+        if not len(maybe):
+            return False
         for seen in (self.sorted, *self.recent):
             if len(seen):
-                at = np.searchsorted(seen, keys).clip(max=len(seen) - 1)
-                if (seen[at] == keys).any():
+                at = np.searchsorted(seen, maybe).clip(max=len(seen) - 1)
+                if (seen[at] == maybe).any():
                     return True
         return False
 
     def add(self, keys: np.ndarray) -> None:
+        cells, masks = self._slots(keys)
+        np.bitwise_or.at(self.bits, cells, masks)
         self.recent.append(np.sort(keys))
         self.recent_size += len(keys)
         if len(self.recent) > 8 and self.recent_size * 4 > len(self.sorted):

@@ -19,7 +19,7 @@ from django.db import connection, connections, transaction
 from .. import pgbinary
 from ..models import CustomerFeatures
 from ..querying import COLUMN_FEATURES, feature_columns
-from ..sidebyside import SIDE_BY_SIDE_CONNECTIONS, run_side_by_side
+from crm.sidebyside import SIDE_BY_SIDE_CONNECTIONS, run_side_by_side
 from .compute import FeatureSelect, feature_select, id_ranges, with_fallbacks
 from .registry import FeatureRegistry, registry
 

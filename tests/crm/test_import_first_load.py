@@ -177,6 +177,21 @@ def test_the_keys_seen_are_found_across_merges():
     assert not seen.meets(np.empty(0, np.int64))
 
 
+def test_a_key_the_filter_lets_through_is_looked_up_exactly():
+    import numpy as np
+
+    from crm.importing.firstload import _FILTER_BITS, _Seen
+
+    seen = _Seen()
+    stored = np.array([3, -(2**62) + 11, 2**40 + 5], dtype=np.int64)
+    seen.add(stored)
+    # The same filter bits, other keys: let through by the filter, not in the set.
+    shadows = stored + _FILTER_BITS
+    assert (seen._slots(shadows)[0] == seen._slots(stored)[0]).all()
+    assert not seen.meets(shadows)
+    assert seen.meets(np.concatenate([shadows, stored[1:2]]))
+
+
 def test_a_table_another_session_is_reading_is_imported_as_usual(postgres, monkeypatch,
                                                                  in_writer):
     import threading

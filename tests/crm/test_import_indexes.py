@@ -97,7 +97,18 @@ def foreign_key_state(name: str) -> bool | None:
 
 
 @LARGE_FROM_50
-def test_a_large_first_import_sets_aside_every_non_unique_index_and_the_consent_key(postgres):
+def test_a_large_first_import_sets_aside_every_non_unique_index_and_the_consent_key(
+        postgres, monkeypatch):
+    from crm.importing import indexes
+
+    built_on = []  # the connection each index was built on
+    create_index = indexes._create_index
+
+    def recording(sql, *, with_memory):
+        built_on.append(id(connection.connection))
+        create_index(sql, with_memory=with_memory)
+
+    monkeypatch.setattr(indexes, "_create_index", recording)
     during = []
     report = import_csv(
         source=consent_file(200), kind="customers",
@@ -114,6 +125,10 @@ def test_a_large_first_import_sets_aside_every_non_unique_index_and_the_consent_
     assert ALSO_SET_ASIDE[Customer] <= present(Customer)
     assert ALSO_SET_ASIDE[ConsentRecord] <= present(ConsentRecord)
     assert foreign_key_state(CONSENT_FK) is True
+    # Built side by side: on two connections of their own, not the import's.
+    set_aside = len(ALSO_SET_ASIDE[Customer] | ALSO_SET_ASIDE[ConsentRecord])
+    assert len(built_on) >= set_aside
+    assert len(set(built_on[-set_aside:])) == 2
     # The history is written with the right customers (ids drawn before COPY).
     records = ConsentRecord.objects.values_list("customer__external_id", "status")
     assert sorted(records) == sorted(

@@ -97,7 +97,8 @@ def test_a_run_is_saved_once_its_feature_table_is_written(small_shop, monkeypatc
 
 
 def test_members_written_on_two_connections_are_the_runs_labels(small_shop, monkeypatch):
-    from segmentation import membership, services, sidebyside
+    from crm import sidebyside
+    from segmentation import membership, services
 
     parts = []
     run_parts = sidebyside.run_side_by_side
