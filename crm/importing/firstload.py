@@ -100,7 +100,8 @@ class FirstLoad:
     """The writer's side of a first import: :meth:`begin` before the first batch,
     :meth:`check` before each, :meth:`end` after the last (in the writer's thread)."""
 
-    def __init__(self) -> None:
+    def __init__(self, writer=None) -> None:
+        self.writer = writer  # told while the table is locked (ids drawn at once)
         self.atomic: transaction.Atomic | None = None
         self.dropped: list[tuple[str, str]] = []  # (name, definition) to add back
         # External ids and emails in one set: an external id equal to another
@@ -146,6 +147,8 @@ class FirstLoad:
             self._close(rollback=True)
             self.dropped = []
             return False
+        if self.writer is not None:
+            self.writer.customers_locked = True
         return True
 
     def check(self, rows: ColumnRows | list[ParsedRow]) -> None:
@@ -189,6 +192,8 @@ class FirstLoad:
         return True
 
     def _close(self, *, rollback: bool) -> None:
+        if self.writer is not None:
+            self.writer.customers_locked = False
         atomic, self.atomic = self.atomic, None
         if atomic is None:
             return

@@ -104,7 +104,7 @@ def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter, rat
                 and not connection.in_atomic_block)
     first_load = None
     if threaded and column_parser is not None and _first_load(estimated_rows):
-        first_load = FirstLoad()
+        first_load = FirstLoad(writer)
     committer = (_ThreadedCommitter(upsert, on_progress, first_load) if threaded
                  else _Committer(upsert, on_progress))
     outer = transaction.atomic() if dry_run else contextlib.nullcontext()

@@ -245,3 +245,31 @@ def test_a_first_imports_progress_is_reported_by_the_callers_thread_as_it_goes(p
     rows = [r for _, r in seen]
     assert rows[-1] == 200 and any(r < 200 for r in rows)  # reported before the end
     assert rows == sorted(rows)
+
+
+def test_a_first_import_moves_the_id_sequence_once_a_batch(postgres, monkeypatch):
+    """Under its lock, a batch's ids are one step of the sequence, not a nextval each;
+    they are the stored customers' ids, and the sequence goes on after the last."""
+    statements = []
+    execute = PostgresCopyWriter._next_ids
+
+    def recording(self, model, count):
+        statements.append(self.customers_locked)
+        return execute(self, model, count)
+
+    monkeypatch.setattr(PostgresCopyWriter, "_next_ids", recording)
+    with override_settings(RULECAST_CRM={**FIRST_LOAD, "IMPORT_COLUMN_BATCH_SIZE": 40}):
+        report = import_csv(source=io.BytesIO(customers_file(200)), kind="customers")
+
+    assert report.customers.created == 200 and not report.error_count
+    assert statements and all(statements)  # every batch drew under the lock
+    ids = sorted(Customer.objects.values_list("pk", flat=True))
+    assert ids == list(range(ids[0], ids[0] + 200))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('crm_customer', 'id'))")
+        assert cursor.fetchone()[0] == ids[-1] + 1
+    statements.clear()  # an import into a table holding customers draws as usual
+    with override_settings(RULECAST_CRM={**FIRST_LOAD, "IMPORT_COLUMN_BATCH_SIZE": 40}):
+        import_csv(source=io.BytesIO(customers_file(50, start=500)), kind="customers")
+    assert statements and not any(statements)
+    assert Customer.objects.count() == 250
