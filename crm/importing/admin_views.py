@@ -216,7 +216,10 @@ class CsvAdminMixin:
                 base = ImportMapping.from_column_mapping(saved)
         form = ColumnsForm(
             request.POST or None, header=shown.header, kind=job.kind,
-            choices=jobs.suggest_choices(shown.header, job.kind, base),
+            # A file without header line: unless a mapping takes its columns by place,
+            # the dropdowns say what its values name them.
+            choices=jobs.suggest_choices(
+                shown.header if base.columns else shown.named or shown.header, job.kind, base),
             initial={"date_format": base.date_format
                      if base.date_format in dict(DATE_FORMATS) else ""},
         )

@@ -15,7 +15,7 @@ from .mapping import (
     read_mapping_file,
     save_column_mapping,
 )
-from .reading import ImportFileError
+from .reading import WHITESPACE, ImportFileError
 from .report import ImportReport
 from .service import import_csv
 
@@ -62,7 +62,12 @@ class ImportCommand(BaseCommand):
                  "a currency without a rate are refused",
         )
         parser.add_argument("--delimiter", default=None,
-                            help="the field delimiter (default: sniffed; use \\t for tab)")
+                            help="the field delimiter (default: sniffed; use \\t for tab, "
+                                 "'space' for columns apart by runs of spaces)")
+        parser.add_argument(
+            "--columns", default=None, metavar="NAME,NAME,...",
+            help="the file has no header line: these are its columns' names, in order "
+                 "(field names or headers, e.g. customer_id,order_date,items,amount)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["file"] and not options["mapping_file"]:
@@ -74,6 +79,11 @@ class ImportCommand(BaseCommand):
             delimiter = options["delimiter"]
             if delimiter in ("\\t", "tab", "TAB"):
                 delimiter = "\t"
+            elif delimiter and delimiter.strip().lower() in ("", "space", "spaces", "whitespace"):
+                delimiter = WHITESPACE
+            header = None
+            if options["columns"] is not None:
+                header = [name.strip() for name in options["columns"].split(",")]
             report = import_csv(
                 source=self.open_source(options["file"]),
                 kind=self.kind,
@@ -83,6 +93,7 @@ class ImportCommand(BaseCommand):
                 encoding=options["encoding"],
                 delimiter=delimiter,
                 currency_rates=self.parse_rates(options["rate"]),
+                header=header,
             )
         except ImportFileError as exc:
             raise CommandError(str(exc)) from None

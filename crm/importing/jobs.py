@@ -7,6 +7,7 @@ the request instead. The worker reports its progress on the job after each batch
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from .mapping import (
     assign_columns,
     attribute_key,
     field_name,
+    headerless_names,
 )
 from .reading import ImportFileError, open_csv
 from .report import ImportReport
@@ -38,17 +40,21 @@ class Preview:
     rows: list[list[str]]
     encoding: str
     delimiter: str
+    #: A file without header line: its columns as named from their values (``header``
+    #: holds column_1...), to prefill the dropdowns; None when the values do not tell.
+    named: list[str] | None = None
 
 
 def create_job(*, file_name: str, data: bytes, kind: str,
                mapping: ImportMapping | None = None, user=None) -> ImportJob:
     """Store an uploaded file for mapping and import; raise ImportFileError if it has no
     readable header."""
-    open_csv(io.BytesIO(data))  # fail now rather than on the next page
+    opened = open_csv(io.BytesIO(data))  # fail now rather than on the next page
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))
     return ImportJob.objects.create(
         file_name=file_name[:255], data=data, kind=kind, created_by=user,
         mapping=mapping.as_dict() if mapping else {},
-        rows_total=max(data.count(b"\n") - 1 + (not data.endswith(b"\n")), 0),
+        rows_total=max(lines - opened.header_line, 0),
     )
 
 
@@ -68,7 +74,11 @@ def preview(*, job: ImportJob, rows: int = PREVIEW_ROWS) -> Preview:
                 break
     except csv.Error:
         pass  # shown as a row error by the check
-    return Preview(opened.header, first, opened.encoding, opened.delimiter)
+    named = None
+    if not opened.header_line:
+        with contextlib.suppress(ImportFileError):
+            named = headerless_names(opened.sample, job.kind)
+    return Preview(opened.header, first, opened.encoding, opened.delimiter, named)
 
 
 def best_saved_mapping(header: list[str], kind: str) -> ColumnMapping | None:

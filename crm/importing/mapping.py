@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models import ColumnMapping, ImportKind
-from .reading import ImportFileError
+from .reading import DATE_CELL, DECIMAL_CELL, ImportFileError
 
 CUSTOMER_FIELDS: dict[str, str] = {  # field -> value type
     "external_id": "id", "email": "email", "name": "text", "gender": "gender",
@@ -307,6 +307,46 @@ REQUIRED = {
         [("order", "amount")],
     ),
 }
+
+
+_INTEGER = re.compile(r"[+-]?\d+")
+
+
+def headerless_names(sample: list[list[str]], kind: str) -> list[str]:
+    """Names for the columns of an orders file without a header line, from their values:
+    the one column of dates is the order date, the one column of numbers with decimals
+    the amount, the first other column the customer, one more column of whole numbers
+    the items; any other column keeps its place's name (``column_3``).
+
+    Raises :class:`ImportFileError` with an example of ``--columns`` when the values
+    do not tell (a customers file, two date columns, no amount...).
+    """
+    width = max(map(len, sample), default=0)
+    names = [f"column_{i}" for i in range(1, width + 1)]
+    example = ",".join(["customer_id", "order_date", "items", "amount"][:width] or ["..."])
+    refusal = ImportFileError(
+        f"the file has no header line (line 1 reads: {' '.join(sample[0]) if sample else ''}); "
+        f"name its columns in order, e.g. --columns {example}")
+    if kind == ImportKind.CUSTOMERS or width < 3:
+        raise refusal
+    values = [[row[i].strip() for row in sample if i < len(row) and row[i].strip()]
+              for i in range(width)]
+
+    def every(pattern: re.Pattern, column: list[str]) -> bool:
+        return bool(column) and all(pattern.fullmatch(value) for value in column)
+
+    dates = [i for i, column in enumerate(values) if every(DATE_CELL, column)]
+    amounts = [i for i, column in enumerate(values) if i not in dates
+               and all(_INTEGER.fullmatch(v) or DECIMAL_CELL.fullmatch(v) for v in column)
+               and any(DECIMAL_CELL.fullmatch(value) for value in column)]
+    if len(dates) != 1 or len(amounts) != 1:
+        raise refusal
+    rest = [i for i in range(width) if i not in (dates[0], amounts[0])]
+    names[dates[0]], names[amounts[0]], names[rest[0]] = "order_date", "amount", "customer_id"
+    counts = [i for i in rest[1:] if every(_INTEGER, values[i])]
+    if len(counts) == 1:
+        names[counts[0]] = "items"
+    return names
 
 
 def plan_columns(header: list[str], kind: str, mapping: ImportMapping | None) -> list[Column]:

@@ -10,6 +10,7 @@ import codecs
 import csv
 import io
 import itertools
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -18,6 +19,9 @@ from ..conf import crm_settings
 
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
+#: The delimiter of a file whose columns are separated by runs of spaces (or tabs), as
+#: fixed-width and legacy exports are: read as tab-separated, the runs made one tab.
+WHITESPACE = " "
 # Characters read at a time once the header is read: a block holds thousands of records.
 BLOCK_CHARS = 256 * 1024
 
@@ -105,7 +109,60 @@ def sniff_delimiter(sample: str) -> str:
         return delimiter
     counts = {candidate: header.count(candidate) for candidate in DELIMITERS}
     best = max(counts, key=counts.get)
-    return best if counts[best] else ","
+    if counts[best]:
+        return best
+    # No delimiter character at all: columns apart by runs of spaces when every line
+    # splits into the same number of them (a one-column file stays one column).
+    whole = lines if sample.endswith(("\n", "\r")) else lines[:-1] or lines
+    widths = {len(line.split()) for line in whole if line.strip()}
+    return WHITESPACE if len(widths) == 1 and widths.pop() > 1 else ","
+
+
+_SPACE_RUNS = re.compile(r"[ \t]+")
+_SPACE_EDGES = re.compile(r"^[ \t]+|[ \t]+(?=\r?\n|\Z)", re.MULTILINE)
+
+
+class _SpaceSeparated(io.TextIOBase):
+    """A text stream of whitespace-separated columns, read as tab-separated: spaces
+    at a line's ends go, each run of spaces and tabs inside becomes one tab. Reads end
+    at a line's end, so that a run is never cut in two."""
+
+    def __init__(self, text: io.TextIOBase) -> None:
+        self._text = text
+
+    def readable(self) -> bool:
+        return True
+
+    @staticmethod
+    def _tabbed(text: str) -> str:
+        return _SPACE_RUNS.sub("\t", _SPACE_EDGES.sub("", text))
+
+    def read(self, size: int | None = -1) -> str:
+        block = self._text.read(size)
+        if block and block[-1] != "\n":
+            block += self._text.readline()
+        return self._tabbed(block)
+
+    def readline(self, size: int | None = -1) -> str:
+        return self._tabbed(self._text.readline())
+
+
+_DATA_CELL = re.compile(r"[+-]?[\d.,:/ T+-]*\d[\d.,:/ T+-]*")
+#: A date (YYYYMMDD, ISO with an optional time, d/m/y) or a number with decimals: what a
+#: record holds and a header line never does.
+DATE_CELL = re.compile(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+                       r"|\d{4}[-/]\d\d[-/]\d\d(?:[ T]\d\d:\d\d(?::\d\d)?)?"
+                       r"|\d{1,2}/\d{1,2}/\d{2,4}")
+DECIMAL_CELL = re.compile(r"[+-]?\d*\.\d+")
+
+
+def looks_like_data(cells: list[str]) -> bool:
+    """Whether a first line is a record rather than a header: two cells or more, each
+    a number, a date or a time, or one of them a date or a number with decimals."""
+    values = [cell.strip() for cell in cells]
+    return len(values) > 1 and (
+        all(_DATA_CELL.fullmatch(value) for value in values)
+        or any(DATE_CELL.fullmatch(value) or DECIMAL_CELL.fullmatch(value) for value in values))
 
 
 class RecordChunk:
@@ -154,6 +211,10 @@ class CsvFile:
     chunks: Iterator[RecordChunk]
     encoding: str
     delimiter: str
+    #: False when the first line is already a record: ``header`` then names the columns
+    #: (given, or ``column_1``...) and ``sample`` holds the first records, to name them by.
+    header_line: bool = True
+    sample: list[list[str]] = field(default_factory=list)
     rows: Iterator[tuple[int, list[str], bool]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -161,9 +222,15 @@ class CsvFile:
 
 
 def open_csv(
-    stream: BinaryIO, *, encoding: str | None = None, delimiter: str | None = None
+    stream: BinaryIO, *, encoding: str | None = None, delimiter: str | None = None,
+    header: Sequence[str] | None = None,
 ) -> CsvFile:
-    """Open a binary stream as CSV, sniffing what is not given."""
+    """Open a binary stream as CSV, sniffing what is not given.
+
+    ``header``: the file has no header line and these are its columns' names. Without
+    it, a first line of numbers and dates only is taken for a record too (its columns
+    named ``column_1``...: see :attr:`CsvFile.sample`).
+    """
     head = stream.read(SNIFF_BYTES)
     if isinstance(head, str):
         raise ImportFileError("open the file in binary mode")
@@ -178,19 +245,38 @@ def open_csv(
         io.BufferedReader(_PrefixedStream(head, stream), buffer_size=SNIFF_BYTES),
         encoding=encoding, errors="rulecast_import", newline="",
     )
+    sample = codecs.decode(head, encoding, "replace").lstrip("\ufeff")
     if not delimiter:
-        sample = codecs.decode(head, encoding, "replace")
-        delimiter = sniff_delimiter(sample.lstrip("\ufeff"))
-    reader = csv.reader(text, delimiter=delimiter)
+        delimiter = sniff_delimiter(sample)
+    cells_apart = delimiter
+    if delimiter == WHITESPACE:
+        text, cells_apart = _SpaceSeparated(text), "\t"
+    reader = csv.reader(text, delimiter=cells_apart)
     try:
-        header = next(reader, None)
+        first = next(reader, None)
     except csv.Error as exc:
         raise ImportFileError(f"line 1: not a CSV header ({exc})") from None
-    if not header or not any(cell.strip() for cell in header):
+    if not first or not any(cell.strip() for cell in first):
         raise ImportFileError("the file is empty or has no header line")
-    header = [cell.strip().lstrip("\ufeff") for cell in header]
-    return CsvFile(header, _chunks(text, reader.line_num, delimiter, errors_before),
-                   encoding, delimiter)
+    first = [cell.strip().lstrip("\ufeff") for cell in first]
+    chunks = _chunks(text, reader.line_num, cells_apart, errors_before)
+    if header is None and not looks_like_data(first):
+        return CsvFile(first, chunks, encoding, delimiter)
+    # No header line: the first line is line 1's record.
+    records = itertools.chain([RecordChunk([1], [first])], chunks)
+    names = list(header) if header is not None else [
+        f"column_{i}" for i in range(1, len(first) + 1)]
+    if len(names) != len(first):
+        raise ImportFileError(
+            f"{len(names)} column names given for a file of {len(first)} columns "
+            f"(line 1: {' '.join(first)})")
+    lines = sample.splitlines()
+    if not at_end:  # the sniffed chunk's last line may be cut
+        lines = lines[:-1] or lines
+    if delimiter == WHITESPACE:
+        lines = [_SpaceSeparated._tabbed(line) for line in lines]
+    rows = [cells for cells in csv.reader(lines, delimiter=cells_apart) if any(cells)]
+    return CsvFile(names, records, encoding, delimiter, header_line=False, sample=rows)
 
 
 class MalformedCsv(Exception):

@@ -75,6 +75,9 @@ class ImportReport:
     batches_committed: tuple[Batch, ...]
     failure: BatchFailure | None = None
     columns: dict[str, str] = field(default_factory=dict)
+    # Where the columns' names came from: "header" (line 1), "given" (the caller's, for a
+    # file without header line), "values" (named from their values), "place" (column_1...).
+    column_names: str = "header"
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (stored with an admin import job)."""
@@ -123,6 +126,10 @@ class ImportReport:
             f"{self.rows_read} rows read ({self.encoding}, delimiter {self.delimiter!r}); "
             f"{self.error_count} errors; {self.duplicates} rows repeated an earlier row.",
         ]
+        if self.column_names == "values":
+            lines.append("No header line: its columns were read as "
+                         + ", ".join(self.columns) + " from their values "
+                         "(give their names with --columns to choose).")
         if self.kind != "orders" or self.customers.created:
             c = self.customers
             lines.append(
@@ -138,9 +145,10 @@ class ImportReport:
         if self.dry_run:
             lines.append("Dry run: nothing was written.")
         elif self.batches_committed:
-            last = self.batches_committed[-1]
+            first, last = self.batches_committed[0], self.batches_committed[-1]
             lines.append(
-                f"{len(self.batches_committed)} batches committed (lines 2-{last.last_line})."
+                f"{len(self.batches_committed)} batches committed "
+                f"(lines {first.first_line}-{last.last_line})."
             )
         if self.failure:
             b = self.failure.batch

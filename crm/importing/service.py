@@ -6,7 +6,7 @@ import contextlib
 import gc
 import queue
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
@@ -23,7 +23,7 @@ from ..signals import customers_changed
 from . import indexes
 from .columns import ColumnParser, ColumnRows
 from .firstload import FirstLoad
-from .mapping import ATTRIBUTES, ImportMapping, plan_columns
+from .mapping import ATTRIBUTES, ImportMapping, headerless_names, plan_columns
 from .reading import ImportFileError, MalformedCsv, open_csv
 from .report import Batch, BatchFailure, Counts, ImportReport, RowError
 from .rows import ParsedRow, RowParser
@@ -42,6 +42,7 @@ def import_csv(
     delimiter: str | None = None,
     currency_rates: Mapping[str, Decimal | str] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    header: Sequence[str] | None = None,
 ) -> ImportReport:
     """Import customers, orders or both from a CSV file (a path or a binary stream).
 
@@ -53,13 +54,18 @@ def import_csv(
     Amounts must be in the shop's currency (``DEFAULT_CURRENCY``): a row in another
     one is a row error, unless ``currency_rates`` (default: the ``CURRENCY_RATES``
     setting) gives its rate into the shop's currency. ``on_progress`` is called with
-    the number of rows read after each committed batch. After an import that wrote
+    the number of rows read after each committed batch. ``header`` names the columns
+    of a file without a header line; an orders file whose first line is a record
+    (numbers and dates only) has them named from their values (date, amount, customer,
+    items: see :func:`~crm.importing.mapping.headerless_names`), unless ``mapping``
+    maps its columns by place (``column_1``...). After an import that wrote
     anything, :data:`crm.signals.customers_changed` is sent with the customers concerned.
     Raises :class:`~crm.importing.ImportFileError` when the file cannot be read at all.
     """
     kind = ImportKind(kind)
     rates = _rates(crm_settings.CURRENCY_RATES if currency_rates is None else currency_rates)
-    options = (kind, mapping, dry_run, batch_size, encoding, delimiter, rates, on_progress)
+    options = (kind, mapping, dry_run, batch_size, encoding, delimiter, rates, on_progress,
+               header)
     if isinstance(source, (str, Path)):
         with open(source, "rb") as stream:
             return _import(stream, *options)
@@ -75,9 +81,12 @@ def _rates(rates: Mapping[str, Decimal | str]) -> dict[str, Decimal]:
 
 
 def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter, rates,
-            on_progress) -> ImportReport:
+            on_progress, header) -> ImportReport:
     estimated_rows = None if dry_run else indexes.estimate_rows(stream)
-    csv_file = open_csv(stream, encoding=encoding, delimiter=delimiter)
+    csv_file = open_csv(stream, encoding=encoding, delimiter=delimiter, header=header)
+    column_names = "header" if csv_file.header_line else "given" if header else "place"
+    if column_names == "place" and not (mapping and mapping.columns):
+        csv_file.header, column_names = headerless_names(csv_file.sample, kind), "values"
     columns = plan_columns(csv_file.header, kind, mapping)
     errors = _Errors(crm_settings.IMPORT_MAX_REPORTED_ERRORS)
     parser = RowParser(
@@ -138,6 +147,7 @@ def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter, rat
         batches_committed=() if dry_run else tuple(committer.committed),
         failure=committer.failure,
         columns={c.header: _target_label(c.target) for c in columns},
+        column_names=column_names,
     )
 
 

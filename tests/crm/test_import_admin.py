@@ -249,3 +249,22 @@ def test_an_order_only_file_in_the_admin_creates_its_customers(admin_client, tmp
     assert (report.customers.created, report.orders.created) == (2, 2)
     assert "Customers created / updated / unchanged" in response.content.decode()
     assert sorted(Customer.objects.values_list("external_id", flat=True)) == ["A1", "B2"]
+
+
+def test_a_file_without_header_line_is_named_from_its_values_in_the_admin(admin_client,
+                                                                          tmp_path):
+    path = tmp_path / "orders.txt"
+    path.write_text("00001 19970101  1  11.77\n00002 19970112  5  77.00\n", encoding="utf-8")
+    response = upload(admin_client, "order", path, "orders")
+    preview, form = response.context["preview"], response.context["form"]
+    assert ImportJob.objects.get().rows_total == 2
+    assert preview.header == ["column_1", "column_2", "column_3", "column_4"]
+    assert preview.rows[0] == ["00001", "19970101", "1", "11.77"]  # line 1 is a record
+    assert [form[f"column_{i}"].initial for i in range(4)] == [
+        "customer_external_id", "placed_at", "item_count", "amount"]
+    response = admin_client.post(response.redirect_chain[-1][0],
+                                 {**column_data(response), "_import": "1"}, follow=True)
+    report = response.context["report"]
+    assert (report.customers.created, report.orders.created, report.error_count) == (2, 2, 0)
+    assert sorted(Order.objects.values_list("customer__external_id", "item_count")) == [
+        ("00001", 1), ("00002", 5)]
