@@ -165,16 +165,29 @@ def _normalize_header(header: str) -> str:
     return re.sub(r"[\s\-]+", "_", header.strip().casefold())
 
 
+# Words of a date column that is not when the order was placed.
+_OTHER_DATES = {"birth", "birthday", "dob", "signup", "sign", "registration", "registered",
+                "ship", "shipped", "shipping", "delivery", "delivered", "due", "refund",
+                "refunded", "cancel", "cancelled", "canceled", "updated", "modified", "expiry",
+                "expires", "expiration", "return", "returned", "last", "first"}
+_LAST_RESORT = 100  # the rank of a guess from a header's words: any alias goes first
+
+
 def guess_target(header: str, kind: str) -> tuple[Target, int] | None:
-    """The field a header names by itself (rank 0) or by a usual alias (rank 1+)."""
+    """The field a header names by itself (rank 0), by a usual alias (rank 1+), or, for
+    an order's date, by its words (``created_at_date``, ``Invoice Datetime``: last)."""
     name = _normalize_header(header)
     target = resolve_field(name, kind)
     if target is not None:
         return target, 0
     alias = _aliases(kind).get(name)
-    if alias is None:
-        return None
-    return resolve_field(alias[0], kind), alias[1]
+    if alias is not None:
+        return resolve_field(alias[0], kind), alias[1]
+    words = set(re.split(r"[^a-z]+", name))
+    if (kind != ImportKind.CUSTOMERS and words & {"date", "datetime", "time", "timestamp"}
+            and not words & _OTHER_DATES):
+        return resolve_field("placed_at", kind), _LAST_RESORT
+    return None
 
 
 @dataclass(frozen=True)

@@ -122,10 +122,15 @@ _SPACE_RUNS = re.compile(r"[ \t]+")
 _SPACE_EDGES = re.compile(r"^[ \t]+|[ \t]+(?=\r?\n|\Z)", re.MULTILINE)
 
 
+def _tabbed(text: str) -> str:
+    """Lines of space-separated columns as tab-separated: spaces at a line's ends go,
+    each run of spaces and tabs inside becomes one tab (quotes are not looked at)."""
+    return _SPACE_RUNS.sub("\t", _SPACE_EDGES.sub("", text))
+
+
 class _SpaceSeparated(io.TextIOBase):
-    """A text stream of whitespace-separated columns, read as tab-separated: spaces
-    at a line's ends go, each run of spaces and tabs inside becomes one tab. Reads end
-    at a line's end, so that a run is never cut in two."""
+    """A text stream of space-separated columns, read as tab-separated (:func:`_tabbed`).
+    Reads end at a line's end, so that a run of spaces is never cut in two."""
 
     def __init__(self, text: io.TextIOBase) -> None:
         self._text = text
@@ -133,18 +138,14 @@ class _SpaceSeparated(io.TextIOBase):
     def readable(self) -> bool:
         return True
 
-    @staticmethod
-    def _tabbed(text: str) -> str:
-        return _SPACE_RUNS.sub("\t", _SPACE_EDGES.sub("", text))
-
     def read(self, size: int | None = -1) -> str:
         block = self._text.read(size)
         if block and block[-1] != "\n":
             block += self._text.readline()
-        return self._tabbed(block)
+        return _tabbed(block)
 
     def readline(self, size: int | None = -1) -> str:
-        return self._tabbed(self._text.readline())
+        return _tabbed(self._text.readline())
 
 
 _DATA_CELL = re.compile(r"[+-]?[\d.,:/ T+-]*\d[\d.,:/ T+-]*")
@@ -228,8 +229,8 @@ def open_csv(
     """Open a binary stream as CSV, sniffing what is not given.
 
     ``header``: the file has no header line and these are its columns' names. Without
-    it, a first line of numbers and dates only is taken for a record too (its columns
-    named ``column_1``...: see :attr:`CsvFile.sample`).
+    it, a first line that :func:`looks_like_data` is taken for a record too (its
+    columns named ``column_1``...; :attr:`CsvFile.sample` holds the first records).
     """
     head = stream.read(SNIFF_BYTES)
     if isinstance(head, str):
@@ -274,7 +275,7 @@ def open_csv(
     if not at_end:  # the sniffed chunk's last line may be cut
         lines = lines[:-1] or lines
     if delimiter == WHITESPACE:
-        lines = [_SpaceSeparated._tabbed(line) for line in lines]
+        lines = [_tabbed(line) for line in lines]
     rows = [cells for cells in csv.reader(lines, delimiter=cells_apart) if any(cells)]
     return CsvFile(names, records, encoding, delimiter, header_line=False, sample=rows)
 

@@ -75,6 +75,7 @@ class ImportReport:
     batches_committed: tuple[Batch, ...]
     failure: BatchFailure | None = None
     columns: dict[str, str] = field(default_factory=dict)
+    order_lines: int = 0  # rows that were further lines of an order read before
     # Where the columns' names came from: "header" (line 1), "given" (the caller's, for a
     # file without header line), "values" (named from their values), "place" (column_1...).
     column_names: str = "header"
@@ -141,6 +142,9 @@ class ImportReport:
             lines.append(
                 f"Orders: {o.created} {verb} created, {o.updated} updated, "
                 f"{o.unchanged} unchanged."
+                + (f" {self.order_lines} rows were further lines of an order (same order "
+                   "id): their amounts and items were added to it." if self.order_lines
+                   else "")
             )
         if self.dry_run:
             lines.append("Dry run: nothing was written.")

@@ -97,7 +97,7 @@ def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter, rat
     )
     headers = {c.target.field: c.header for c in columns if c.target.field != ATTRIBUTES}
     writer = get_writer()
-    upsert = BatchUpsert(kind, writer, errors.add, headers)
+    upsert = BatchUpsert(kind, writer, errors.add, headers, order_lines=True)
     column_parser = None
     if (crm_settings.IMPORT_COLUMNS and hasattr(writer, "insert_customer_columns")
             and ColumnParser.supports(kind, columns)):
@@ -142,6 +142,7 @@ def _import(stream, kind, mapping, dry_run, batch_size, encoding, delimiter, rat
         customers=committer.customers,
         orders=committer.orders,
         duplicates=committer.duplicates,
+        order_lines=committer.order_lines,
         errors=tuple(sorted(errors.kept, key=lambda error: error.line)),
         error_count=errors.count,
         batches_committed=() if dry_run else tuple(committer.committed),
@@ -324,6 +325,7 @@ class _Committer:
         self.customers = Counts()
         self.orders = Counts()
         self.duplicates = 0
+        self.order_lines = 0
         self.committed: list[Batch] = []
         self.failure: BatchFailure | None = None
         self.number = 0
@@ -345,6 +347,7 @@ class _Committer:
         self.customers += result.customers
         self.orders += result.orders
         self.duplicates += result.duplicates
+        self.order_lines += result.order_lines
         self.customer_ids |= result.customer_ids
         if self.on_progress is not None:
             self.on_progress(batch.last_line - 1)
@@ -439,6 +442,7 @@ class _ThreadedCommitter(_Committer):
                            "transaction: nothing was kept)".strip())
             self.committed = []
             self.customers, self.orders, self.duplicates = Counts(), Counts(), 0
+            self.order_lines = 0
             self.customer_ids = set()
 
     def close(self) -> None:

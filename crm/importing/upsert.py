@@ -43,13 +43,14 @@ ESTIMATED = "birth_date_estimated"
 class _Record:
     """A customer or order this batch touches: its stored values and its new ones."""
 
-    __slots__ = ("id", "original", "state", "touched")
+    __slots__ = ("id", "lines", "original", "state", "touched")
 
     def __init__(self, pk: int | None, original: dict[str, Any] | None) -> None:
         self.id = pk
         self.original = original
         self.state: dict[str, Any] = dict(original) if original is not None else {}
         self.touched = False
+        self.lines: set[str] = set()  # an order's rows read so far (a file's order lines)
 
 
 @dataclass
@@ -59,6 +60,7 @@ class BatchResult:
     customers: Counts = field(default_factory=Counts)
     orders: Counts = field(default_factory=Counts)
     duplicates: int = 0
+    order_lines: int = 0  # rows that were further lines of an order (added to it)
     found: int = 0  # stored records matched
     rejected: list[RowError] = field(default_factory=list)
     customer_ids: set[int] = field(default_factory=set)  # customers written or given orders
@@ -73,8 +75,14 @@ class BatchUpsert:
         writer: BatchWriter,
         reject: Callable[[RowError], None],
         headers: dict[str, str],
+        *,
+        order_lines: bool = False,
     ) -> None:
         self.kind = kind
+        # A file's rows with one order id are that order's lines (an export with a row
+        # per item): their amounts and items add up. Elsewhere (the API's records), a
+        # later row with the same id updates the order.
+        self.order_lines = order_lines
         self.writer = writer
         self.reject = reject
         self.headers = headers
@@ -262,11 +270,20 @@ class BatchUpsert:
                 record = by_key[key] = _Record(None, None)
                 record.state = {**ORDER_DEFAULTS, "currency": self.currency, "attributes": {},
                                 "external_id": None, "import_key": None}
-            if record.touched:
-                repeated += 1
+            line = repr((sorted(row.order.items()), sorted(row.order_attributes.items())))
+            if record.touched and (not self.order_lines or line in record.lines):
+                repeated += 1  # the same row again; or, through the API, an update
+                if self.order_lines:
+                    continue
+            elif record.touched:
+                self._add_line(record.state, row)
+                record.lines.add(line)
+                result.order_lines += 1
+                continue
             else:
                 record.touched = True
                 touched.append(record)
+            record.lines.add(line)
             state = record.state
             for name, value in row.order.items():
                 if name in _ORDER_VALUES:
@@ -289,6 +306,20 @@ class BatchUpsert:
                 result.customer_ids.add(record.state["customer_id"])
                 if record.original is not None:
                     result.customer_ids.add(record.original["customer_id"])
+
+    @staticmethod
+    def _add_line(state: dict[str, Any], row: ParsedRow) -> None:
+        """A further line of an order: its amount and items added, its other values only
+        where the order has none yet (the first line's status, date... stay)."""
+        for name, value in row.order.items():
+            if name == "amount":
+                state[name] = state[name] + value
+            elif name == "item_count" and value is not None:
+                state[name] = (state.get(name) or 0) + value
+            elif name in _ORDER_VALUES and state.get(name) in (None, ""):
+                state[name] = value
+        if row.order_attributes:  # the first line's values stay
+            state["attributes"] = {**row.order_attributes, **state["attributes"]}
 
     def _import_key(self, customer_id: int, placed_at: datetime, amount: Decimal) -> str:
         """The stable key of an order without an id: its customer, time, amount, and its

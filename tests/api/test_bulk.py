@@ -132,6 +132,14 @@ def test_orders_are_idempotent_by_external_id(api, world):
     assert Order.objects.get(external_id="O-3").customer == third
     assert Order.objects.get(external_id="O-1").currency == "CNY"  # the crm default
 
+    # One id twice in a request: the later item updates the order (a file's rows with
+    # one id are its lines and add up; an API's items are records).
+    twice = [{**items[0], "amount": 10}, {**items[0], "amount": 11}]
+    assert post(api, "orders", twice).json() == {
+        "created": 0, "updated": 1, "unchanged": 0, "duplicates": 1}
+    assert Order.objects.get(external_id="O-1").amount == Decimal("11")
+    post(api, "orders", items[:1])
+
     # An order moves to another customer, and a field changes.
     changed = [{**items[0], "customer": second.pk, "amount": "100"}]
     assert post(api, "orders", changed).json()["updated"] == 1

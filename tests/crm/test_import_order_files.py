@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from crm.importing import import_csv
+from crm.importing import ImportFileError, import_csv
 from crm.models import Customer, Order
 from crm.signals import customers_changed
 
@@ -74,6 +74,8 @@ def test_an_order_only_file_imports_with_import_orders_and_creates_its_customers
 @pytest.mark.parametrize("variant", [
     "customer_id,date,total,qty", "Customer ID,Invoice Date,Price,Quantity",
     "customer_id,order_date,amount,items",
+    # a date column named in other words (no alias): taken for the order's date
+    "customer_id,created_at_date,revenue,num_items", "Customer ID,Invoice Datetime,Total,Qty",
 ])
 def test_usual_header_variants_need_no_mapping(variant):
     text = variant + "\nA1,2024-01-03,12.50,2\n"
@@ -82,6 +84,12 @@ def test_usual_header_variants_need_no_mapping(variant):
     order = Order.objects.get()
     assert (order.customer.external_id, order.amount, order.item_count) == (
         "A1", Decimal("12.50"), 2)
+
+
+def test_another_date_is_not_taken_for_the_order_date():
+    text = "customer_id,ship_date,amount\nA1,2024-01-03,12.50\n"
+    with pytest.raises(ImportFileError, match="no column for placed_at"):
+        import_csv(source=csv_file(text), kind="orders")
 
 
 @USD_SHOP
@@ -252,3 +260,33 @@ def test_new_customers_whose_ids_have_gaps_are_announced_one_by_one(monkeypatch)
         customers_changed.disconnect(receiver)
     assert [len(ids) for ids in received] == [2, 1]
     assert set().union(*received) == {new[0], new[2], new[3]}
+
+
+# One row per item, as many shops export orders: an order's rows share its id.
+LINE_ITEMS = (
+    "order_id,customer_id,order_date,status,amount,quantity,sku\n"
+    "1001,A1,2024-05-01 10:00,completed,10.00,1,MUG\n"
+    "1001,A1,2024-05-01 10:00,,25.50,2,CAP\n"
+    "1001,A1,2024-05-01 10:00,,25.50,2,CAP\n"  # the same row again: not a third line
+    "1002,B2,2024-05-02 11:00,completed,7.25,1,PEN\n"
+)
+
+
+@USD_SHOP
+def test_the_rows_of_one_order_are_its_lines_and_add_up(tmp_path):
+    output = run(write(tmp_path, LINE_ITEMS))
+
+    assert "Orders: 2 were created" in output
+    assert "1 rows were further lines of an order" in output
+    assert "1 rows repeated an earlier row" in output
+    order = Order.objects.get(external_id="1001")
+    assert (order.amount, order.item_count, order.status) == (Decimal("35.50"), 3, "completed")
+    assert order.attributes == {"sku": "MUG"}  # the first line's
+    assert Order.objects.get(external_id="1002").amount == Decimal("7.25")
+    # The same file again changes nothing; a later file's lines replace the order's.
+    assert "Orders: 0 were created, 0 updated, 2 unchanged." in run(write(tmp_path, LINE_ITEMS))
+    run(write(tmp_path, "order_id,customer_id,order_date,amount,quantity\n"
+                        "1001,A1,2024-05-01 10:00,12.00,1\n1001,A1,2024-05-01 10:00,3.00,1\n"))
+    order.refresh_from_db()
+    assert (order.amount, order.item_count) == (Decimal("15.00"), 2)
+
