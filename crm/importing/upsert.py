@@ -61,6 +61,7 @@ class BatchResult:
     orders: Counts = field(default_factory=Counts)
     duplicates: int = 0
     order_lines: int = 0  # rows that were further lines of an order (added to it)
+    order_ids: set[int] = field(default_factory=set)  # hashes of the order ids written
     found: int = 0  # stored records matched
     rejected: list[RowError] = field(default_factory=list)
     customer_ids: set[int] = field(default_factory=set)  # customers written or given orders
@@ -83,6 +84,9 @@ class BatchUpsert:
         # per item): their amounts and items add up. Elsewhere (the API's records), a
         # later row with the same id updates the order.
         self.order_lines = order_lines
+        # Hashes of the order ids earlier batches wrote: a line of one of them in a later
+        # batch (a file not sorted by order) adds to the stored order.
+        self.orders_written: set[int] = set()
         self.writer = writer
         self.reject = reject
         self.headers = headers
@@ -110,6 +114,7 @@ class BatchUpsert:
         if result is None:
             result = self._run(rows, lookup=True)
             self.only_new = result.found == 0
+        self.orders_written |= result.order_ids  # once the batch is through, not before
         for error in result.rejected:
             self.reject(error)
         return result
@@ -275,7 +280,12 @@ class BatchUpsert:
                 repeated += 1  # the same row again; or, through the API, an update
                 if self.order_lines:
                     continue
-            elif record.touched:
+            elif record.touched or (self.order_lines and record.original is not None
+                                    and key[0] == "external_id"
+                                    and hash(key[1]) in self.orders_written):
+                if not record.touched:  # an order an earlier batch of this file wrote
+                    record.touched = True
+                    touched.append(record)
                 self._add_line(record.state, row)
                 record.lines.add(line)
                 result.order_lines += 1
@@ -293,6 +303,9 @@ class BatchUpsert:
             if row.order_attributes:
                 state["attributes"] = {**state["attributes"], **row.order_attributes}
 
+        if self.order_lines:
+            result.order_ids.update(hash(r.state["external_id"]) for r in touched
+                                    if r.state.get("external_id"))
         new = [r.state for r in touched if r.id is None]
         changed = [(r.id, r.state) for r in touched if r.id is not None and r.state != r.original]
         if new:

@@ -290,3 +290,17 @@ def test_the_rows_of_one_order_are_its_lines_and_add_up(tmp_path):
     order.refresh_from_db()
     assert (order.amount, order.item_count) == (Decimal("15.00"), 2)
 
+
+
+@USD_SHOP
+def test_an_orders_lines_in_different_batches_still_add_up(tmp_path):
+    rows = ["order_id,customer_id,order_date,amount,quantity"]
+    rows += [f"{1000 + i % 3},C{i % 3},2024-05-0{1 + i % 3} 10:00,{i + 1}.00,1" for i in range(9)]
+    with override_settings(RULECAST_CRM={"DEFAULT_CURRENCY": "USD", "IMPORT_BATCH_SIZE": 2}):
+        output = run(write(tmp_path, "\n".join(rows) + "\n"))
+
+    assert "Orders: 3 were created" in output and "6 rows were further lines" in output
+    # Order 1000 has lines 1, 4 and 7 (amounts 1, 4, 7), in three batches.
+    assert sorted(Order.objects.values_list("external_id", "amount", "item_count")) == [
+        ("1000", Decimal("12.00"), 3), ("1001", Decimal("15.00"), 3),
+        ("1002", Decimal("18.00"), 3)]
