@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -86,10 +86,12 @@ class ImportReport:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ImportReport:
-        """The report :meth:`as_dict` gave."""
+        """The report :meth:`as_dict` gave (by this version or another: a key this one
+        does not know is left out, one it misses takes its default)."""
         failure = data.get("failure")
+        known = {f.name for f in fields(cls)}
         return cls(**{
-            **data,
+            **{key: value for key, value in data.items() if key in known},
             "customers": Counts(**data["customers"]),
             "orders": Counts(**data["orders"]),
             "errors": tuple(RowError(**error) for error in data["errors"]),
