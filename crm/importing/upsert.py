@@ -268,6 +268,7 @@ class BatchUpsert:
                     by_key["import_key", values["import_key"]] = record
                 result.found += 1
         touched: list[_Record] = []
+        continued: set[int] = set()  # orders this import wrote before: not "updated"
         repeated = 0
         for row, customer_id, key in wanted:
             record = by_key.get(key)
@@ -286,6 +287,7 @@ class BatchUpsert:
                 if not record.touched:  # an order an earlier batch of this file wrote
                     record.touched = True
                     touched.append(record)
+                    continued.add(id(record))
                 self._add_line(record.state, row)
                 record.lines.add(line)
                 result.order_lines += 1
@@ -312,7 +314,9 @@ class BatchUpsert:
             self.writer.insert_orders(new)
         if changed:
             self.writer.update_orders(changed)
-        result.orders = Counts(len(new), len(changed), len(touched) - len(new) - len(changed))
+        updated = sum(id(r) not in continued for r in touched
+                      if r.id is not None and r.state != r.original)
+        result.orders = Counts(len(new), updated, len(touched) - len(new) - len(changed))
         result.duplicates += repeated
         for record in touched:
             if record.id is None or record.state != record.original:
