@@ -214,8 +214,12 @@ class RowParser:
                 self._reject(line, self.placed_column, "the order's date is missing")
                 return None
             if "amount" not in order:
-                self._reject(line, self.amount_column, "the order's amount is missing")
-                return None
+                # A row naming its order may be a further line of it with no amount of its
+                # own (Shopify gives an order's total on its first row): the upsert tells.
+                if self.kind != ImportKind.ORDERS or not order.get("external_id"):
+                    self._reject(line, self.amount_column, "the order's amount is missing")
+                    return None
+                return ParsedRow(line, customer, customer_attrs, order, order_attrs)
             amount, symbol = order["amount"]
             currency = order.get("currency") or symbol or self.currency
             if currency != self.currency:

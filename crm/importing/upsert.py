@@ -277,13 +277,17 @@ class BatchUpsert:
                 record.state = {**ORDER_DEFAULTS, "currency": self.currency, "attributes": {},
                                 "external_id": None, "import_key": None}
             line = repr((sorted(row.order.items()), sorted(row.order_attributes.items())))
+            continues = record.touched or (
+                self.order_lines and record.original is not None
+                and key[0] == "external_id" and hash(key[1]) in self.orders_written)
+            if "amount" not in row.order and not (self.order_lines and continues):
+                self._refuse(result, row.line, "amount", "the order's amount is missing")
+                continue
             if record.touched and (not self.order_lines or line in record.lines):
                 repeated += 1  # the same row again; or, through the API, an update
                 if self.order_lines:
                     continue
-            elif record.touched or (self.order_lines and record.original is not None
-                                    and key[0] == "external_id"
-                                    and hash(key[1]) in self.orders_written):
+            elif continues:
                 if not record.touched:  # an order an earlier batch of this file wrote
                     record.touched = True
                     touched.append(record)

@@ -318,3 +318,28 @@ def test_a_stored_report_reads_back_across_versions():
     newer = ImportReport.from_dict({**stored, "something_new": 1})
     older = ImportReport.from_dict({k: v for k, v in stored.items() if k != "order_lines"})
     assert newer == report and older.order_lines == 0
+
+
+# Shopify's export with an order of two items: the order's values (total, status, paid
+# at) on its first row only; each row its item and quantity.
+SHOPIFY_LINES = (
+    "Name,Email,Financial Status,Paid at,Currency,Subtotal,Total,Lineitem quantity,"
+    "Created at,Lineitem name\n"
+    "#1001,ann@example.com,paid,2024-03-20 10:06:00 -0400,USD,90.00,99.50,2,"
+    "2024-03-20 10:05:30 -0400,Mug\n"
+    "#1001,ann@example.com,,,,,,1,2024-03-20 10:05:30 -0400,Cap\n"
+    "#1002,bob@example.com,,,,,,1,2024-03-21 09:00:00 -0400,Pen\n"
+)
+
+
+@USD_SHOP
+def test_a_shopify_export_with_a_row_per_item(tmp_path):
+    output = run(write(tmp_path, SHOPIFY_LINES))
+
+    order = Order.objects.get(external_id="#1001")
+    assert (order.amount, order.item_count, order.status) == (Decimal("99.50"), 3, "completed")
+    assert order.attributes["lineitem_name"] == "Mug"
+    assert "1 rows were further lines of an order" in output
+    # An order whose first row has no total is still refused, and says why.
+    assert "line 4: Total: the order's amount is missing" in output
+    assert not Order.objects.filter(external_id="#1002").exists()
