@@ -43,14 +43,13 @@ ESTIMATED = "birth_date_estimated"
 class _Record:
     """A customer or order this batch touches: its stored values and its new ones."""
 
-    __slots__ = ("id", "lines", "original", "state", "touched")
+    __slots__ = ("id", "original", "state", "touched")
 
     def __init__(self, pk: int | None, original: dict[str, Any] | None) -> None:
         self.id = pk
         self.original = original
         self.state: dict[str, Any] = dict(original) if original is not None else {}
         self.touched = False
-        self.lines: set[str] = set()  # an order's rows read so far (a file's order lines)
 
 
 @dataclass
@@ -62,6 +61,7 @@ class BatchResult:
     duplicates: int = 0
     order_lines: int = 0  # rows that were further lines of an order (added to it)
     order_ids: set[int] = field(default_factory=set)  # hashes of the order ids written
+    line_ids: set[int] = field(default_factory=set)  # and of their lines
     found: int = 0  # stored records matched
     rejected: list[RowError] = field(default_factory=list)
     customer_ids: set[int] = field(default_factory=set)  # customers written or given orders
@@ -87,6 +87,7 @@ class BatchUpsert:
         # Hashes of the order ids earlier batches wrote: a line of one of them in a later
         # batch (a file not sorted by order) adds to the stored order.
         self.orders_written: set[int] = set()
+        self.lines_written: set[int] = set()  # and hashes of their lines: a repeat is one
         self.writer = writer
         self.reject = reject
         self.headers = headers
@@ -104,7 +105,7 @@ class BatchUpsert:
             rows = rows.rows()
         result = None
         positions = dict(self.positions)
-        if self.only_new:
+        if self.only_new and not self._continues_orders(rows):
             try:
                 with transaction.atomic():  # a savepoint, undone if a record exists
                     result = self._run(rows, lookup=False)
@@ -115,6 +116,7 @@ class BatchUpsert:
             result = self._run(rows, lookup=True)
             self.only_new = result.found == 0
         self.orders_written |= result.order_ids  # once the batch is through, not before
+        self.lines_written |= result.line_ids
         for error in result.rejected:
             self.reject(error)
         return result
@@ -276,30 +278,32 @@ class BatchUpsert:
                 record = by_key[key] = _Record(None, None)
                 record.state = {**ORDER_DEFAULTS, "currency": self.currency, "attributes": {},
                                 "external_id": None, "import_key": None}
-            line = repr((sorted(row.order.items()), sorted(row.order_attributes.items())))
             continues = record.touched or (
                 self.order_lines and record.original is not None
                 and key[0] == "external_id" and hash(key[1]) in self.orders_written)
             if "amount" not in row.order and not (self.order_lines and continues):
                 self._refuse(result, row.line, "amount", "the order's amount is missing")
                 continue
-            if record.touched and (not self.order_lines or line in record.lines):
-                repeated += 1  # the same row again; or, through the API, an update
-                if self.order_lines:
+            if self.order_lines and key[0] == "external_id":  # a line, by its values
+                line = hash((key[1], repr(sorted(row.order.items())),
+                             repr(sorted(row.order_attributes.items()))))
+                if line in result.line_ids or line in self.lines_written:
+                    repeated += 1  # the same row again
                     continue
-            elif continues:
+                result.line_ids.add(line)
+            if record.touched and not self.order_lines:
+                repeated += 1  # through the API, a later record updates the order
+            elif continues and self.order_lines:
                 if not record.touched:  # an order an earlier batch of this file wrote
                     record.touched = True
                     touched.append(record)
                     continued.add(id(record))
                 self._add_line(record.state, row)
-                record.lines.add(line)
                 result.order_lines += 1
                 continue
             else:
                 record.touched = True
                 touched.append(record)
-            record.lines.add(line)
             state = record.state
             for name, value in row.order.items():
                 if name in _ORDER_VALUES:
@@ -327,6 +331,14 @@ class BatchUpsert:
                 result.customer_ids.add(record.state["customer_id"])
                 if record.original is not None:
                     result.customer_ids.add(record.original["customer_id"])
+
+    def _continues_orders(self, rows: list[ParsedRow]) -> bool:
+        """Whether a row is a further line of an order an earlier batch wrote: then the
+        batch looks the orders up (without, a line with no amount would be refused)."""
+        written = self.orders_written
+        return bool(written) and any(
+            hash(row.order["external_id"]) in written for row in rows
+            if row.order.get("external_id"))
 
     @staticmethod
     def _add_line(state: dict[str, Any], row: ParsedRow) -> None:

@@ -343,3 +343,15 @@ def test_a_shopify_export_with_a_row_per_item(tmp_path):
     # An order whose first row has no total is still refused, and says why.
     assert "line 4: Total: the order's amount is missing" in output
     assert not Order.objects.filter(external_id="#1002").exists()
+
+
+@USD_SHOP
+def test_a_shopify_orders_lines_without_amount_in_the_next_batch(tmp_path):
+    header, first, *lines = SHOPIFY_LINES.splitlines()[:3]
+    rows = [header, first, *lines * 3]  # three more rows of #1001, items only
+    with override_settings(RULECAST_CRM={"DEFAULT_CURRENCY": "USD", "IMPORT_BATCH_SIZE": 1}):
+        output = run(write(tmp_path, "\n".join(rows) + "\n"))
+
+    assert "0 errors" in output
+    order = Order.objects.get(external_id="#1001")
+    assert (order.amount, order.item_count) == (Decimal("99.50"), 2 + 1)  # a repeat: once
