@@ -336,7 +336,9 @@ def headerless_names(sample: list[list[str]], kind: str) -> list[str]:
     """
     width = max(map(len, sample), default=0)
     names = [f"column_{i}" for i in range(1, width + 1)]
-    example = ",".join(["customer_id", "order_date", "items", "amount"][:width] or ["..."])
+    usual = (["external_id", "email", "name", "signed_up_at"] if kind == ImportKind.CUSTOMERS
+             else ["customer_id", "order_date", "items", "amount"])
+    example = ",".join(usual[:width] or ["..."])
     refusal = ImportFileError(
         f"the file has no header line (line 1 reads: {' '.join(sample[0]) if sample else ''}); "
         f"name its columns in order, e.g. --columns {example}")
