@@ -20,13 +20,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crm.models import Customer
+from crm.sidebyside import SIDE_BY_SIDE_CONNECTIONS, run_side_by_side
 
 from . import pgbinary
 from .bulk import insert_frame
 from .features.store import refresh_features_of
 from .models import MembershipChange, Segment, SegmentMembership
 from .rules import Rule, evaluate
-from crm.sidebyside import SIDE_BY_SIDE_CONNECTIONS, run_side_by_side
 from .signals import announce
 
 

@@ -19,6 +19,8 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
+from crm.sidebyside import can_run_side_by_side
+
 from .conf import segmentation_settings
 from .features import ORDERS, registry
 from .features.asof import AsOf, choose_as_of
@@ -48,7 +50,6 @@ from .rules import Rule, RuleError, simplify
 from .rules.jsonlogic import from_jsonlogic
 from .rules.validate import validate_rule
 from .runwatch import Heartbeat, schedule_watch
-from crm.sidebyside import can_run_side_by_side
 from .stability import carry_over_identities, compare_with_published
 
 logger = logging.getLogger(__name__)

@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 from django.db import connection, connections, transaction
 
+from crm.sidebyside import SIDE_BY_SIDE_CONNECTIONS, run_side_by_side
+
 from .. import pgbinary
 from ..models import CustomerFeatures
 from ..querying import COLUMN_FEATURES, feature_columns
-from crm.sidebyside import SIDE_BY_SIDE_CONNECTIONS, run_side_by_side
 from .compute import FeatureSelect, feature_select, id_ranges, with_fallbacks
 from .registry import FeatureRegistry, registry
 
