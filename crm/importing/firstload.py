@@ -32,6 +32,7 @@ from django.db import connection, transaction
 from ..models import Customer
 from .columns import ColumnRows
 from .rows import ParsedRow
+from .writers import PostgresCopyWriter
 
 # Wait this long for the lock (other sessions reading customers), else import as usual.
 LOCK_TIMEOUT = "2s"
@@ -100,7 +101,7 @@ class FirstLoad:
     """The writer's side of a first import: :meth:`begin` before the first batch,
     :meth:`check` before each, :meth:`end` after the last (in the writer's thread)."""
 
-    def __init__(self, writer=None) -> None:
+    def __init__(self, writer: PostgresCopyWriter | None = None) -> None:
         self.writer = writer  # told while the table is locked (ids drawn at once)
         self.atomic: transaction.Atomic | None = None
         self.dropped: list[tuple[str, str]] = []  # (name, definition) to add back

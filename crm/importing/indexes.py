@@ -116,9 +116,12 @@ def _build(statements: list[str]) -> None:
 def _create_index(sql: str, *, with_memory: bool) -> None:
     with connection.cursor() as cursor:
         if with_memory:  # a connection of its own: its session's setting
-            cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)",
-                           [BUILD_MEMORY])
+            _set_build_memory(cursor)
         cursor.execute(sql)
+
+
+def _set_build_memory(cursor) -> None:
+    cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [BUILD_MEMORY])
 
 
 def _add_foreign_keys(keys: list[tuple[str, str]], model: type[Model]) -> None:
@@ -145,7 +148,7 @@ BUILD_MEMORY = "256MB"
 @contextlib.contextmanager
 def _sort_memory() -> Iterator[None]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [BUILD_MEMORY])
+        _set_build_memory(cursor)
     try:
         yield
     finally:
