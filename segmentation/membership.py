@@ -169,7 +169,7 @@ def write_members_side_by_side(members: pd.DataFrame,
     committed on its own (PostgreSQL, outside a transaction: see
     :func:`crm.sidebyside.can_run_side_by_side`).
 
-    Keeping three indexes up to date is most of the write and one INSERT uses one core.
+    Keeping the indexes up to date is most of the write and one INSERT uses one core.
     The parts are not one transaction: a caller that fails after a part committed
     deletes the run's segments, whose members go with them.
     """

@@ -223,6 +223,10 @@ class Segment(models.Model):
 class SegmentMembership(models.Model):
     """The materialised membership of a segment, written in bulk after a run."""
 
+    # The (segment, customer) pair is the key: one index fewer to keep up than a
+    # surrogate id beside a unique pair (a run writes every customer's row).
+    pk = models.CompositePrimaryKey("segment", "customer")
+
     # No foreign-key constraints in the database: PostgreSQL checks one row at a time, and a
     # run writes a million members at once. The write checks them in one join instead
     # (membership.write_members), and deletes cascade in Django as before. No index of their
@@ -240,11 +244,6 @@ class SegmentMembership(models.Model):
     class Meta:
         verbose_name = _("segment membership")
         verbose_name_plural = _("segment memberships")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["segment", "customer"], name="segmentation_membership_unique"
-            ),
-        ]
         indexes = [models.Index(fields=["customer"], name="segmentation_member_cust_idx")]
 
     def __str__(self) -> str:
