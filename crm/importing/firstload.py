@@ -98,15 +98,16 @@ def _keys(rows: ColumnRows | list[ParsedRow], name: str) -> np.ndarray:
 
 
 class FirstLoad:
-    """The writer's side of a first import: :meth:`begin` before the first batch,
-    :meth:`check` before each, :meth:`end` after the last (in the writer's thread)."""
+    """A first import: in the reader's thread :meth:`meets_earlier` as each batch is
+    handed over; in the writer's thread :meth:`begin` before the first batch,
+    :meth:`check` before each, :meth:`end` after the last."""
 
     def __init__(self, writer: PostgresCopyWriter | None = None) -> None:
         self.writer = writer  # told while the table is locked (ids drawn at once)
         self.atomic: transaction.Atomic | None = None
         self.dropped: list[tuple[str, str]] = []  # (name, definition) to add back
         # External ids and emails in one set: an external id equal to another
-        # customer's email only adds the constraints back early.
+        # customer's email only adds the constraints back early. The reader's alone.
         self.seen: _Seen | None = _Seen()
 
     @property
@@ -152,16 +153,25 @@ class FirstLoad:
             self.writer.customers_locked = True
         return True
 
-    def check(self, rows: ColumnRows | list[ParsedRow]) -> None:
-        """Before a batch: add the constraints back if it may meet an earlier batch's
-        customer; else remember its keys."""
-        if not self.active:
-            return
+    def meets_earlier(self, rows: ColumnRows | list[ParsedRow]) -> bool:
+        """Whether a batch may meet an earlier batch's customer (then every later one is
+        said to); else its keys are remembered. The file alone tells, so the reader
+        works it out while the writer, the import's slower thread, writes the batch
+        before (hashing a million rows' keys was seconds of the writer's time)."""
+        if self.seen is None:
+            return True
         keys = np.concatenate([_keys(rows, name) for name in _KEYS])
         if self.seen.meets(keys):
-            self.restore()
-            return
+            self.seen = None
+            return True
         self.seen.add(keys)
+        return False
+
+    def check(self, meets_earlier: bool) -> None:
+        """Before a batch: add the constraints back if it may meet an earlier batch's
+        customer (:meth:`meets_earlier`)."""
+        if self.active and meets_earlier:
+            self.restore()
 
     def restore(self) -> None:
         """Add the constraints back (one index build each)."""
@@ -174,7 +184,6 @@ class FirstLoad:
                 cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT "
                                f"{connection.ops.quote_name(name)} {definition}")
         self.dropped = []
-        self.seen = None
 
     def end(self, *, failed: bool) -> bool:
         """Add the constraints back and commit; True when committed. Rolled back (False)

@@ -384,7 +384,9 @@ class _ThreadedCommitter(_Committer):
         if self.failure is not None or self.crash is not None:
             return False
         self.number += 1
-        self.queue.put((self.number, rows))
+        first_load = self.first_load  # None once the writer found the table in use
+        meets_earlier = first_load is not None and first_load.meets_earlier(rows)
+        self.queue.put((self.number, rows, meets_earlier))
         return True
 
     def _note_progress(self, rows: int) -> None:
@@ -419,10 +421,11 @@ class _ThreadedCommitter(_Committer):
         finally:
             connections.close_all()  # this thread's connections only
 
-    def _commit(self, number: int, rows: list[ParsedRow] | ColumnRows) -> bool:
+    def _commit(self, number: int, rows: list[ParsedRow] | ColumnRows,
+                meets_earlier: bool = False) -> bool:
         if self.first_load is not None and self.first_load.active:
             try:
-                self.first_load.check(rows)
+                self.first_load.check(meets_earlier)
             except DatabaseError as exc:
                 self.failure = BatchFailure(_batch(number, rows),
                                             f"{type(exc).__name__}: {exc}".strip())
