@@ -5,9 +5,10 @@ more than building it once afterwards. So when a file of at least
 ``IMPORT_REBUILD_INDEXES_ROWS`` rows (estimated from its size) goes into a table holding
 fewer than a tenth of that, the table's secondary indexes are dropped and built again
 at the end, even when the import fails: every index Django creates that is not a
-constraint (``Meta.indexes``, foreign-key indexes, the ``varchar_pattern_ops`` indexes
-of unique text columns), never the primary key or the unique constraints the import
-matches on. A customers file also loads the consent history (a record per customer
+constraint (``Meta.indexes``, foreign-key indexes), never the primary key or the unique
+constraints the import matches on. (The ``varchar_pattern_ops`` twins Django would give
+unique text columns are dropped by migration ``crm 0005``: nothing looks those keys up
+by prefix.) A customers file also loads the consent history (a record per customer
 whose consent is known), so its table is set aside with the customers'. Should the
 process die in between, the next import (any size) builds any missing one first.
 """
@@ -55,11 +56,12 @@ def tables_for(kind: str) -> list[type[Model]]:
 def secondary_indexes(model: type[Model]) -> list[tuple[str, str]]:
     """``(name, CREATE INDEX statement)`` of each index of ``model`` that is no constraint:
     what Django's migrations create for ``Meta.indexes``, ``db_index`` and foreign keys,
-    and the pattern-ops twin of a unique text column."""
+    but the pattern-ops twins of unique text columns (``_like``), which the schema drops."""
     with connection.schema_editor(collect_sql=True, atomic=False) as editor:
         statements = editor._model_indexes_sql(model)  # what CreateModel runs
-        return [(str(statement.parts["name"]).strip('"'), str(statement))
-                for statement in statements]
+        named = [(str(statement.parts["name"]).strip('"'), str(statement))
+                 for statement in statements]
+        return [(name, sql) for name, sql in named if not name.endswith("_like")]
 
 
 def customer_foreign_keys(model: type[Model]) -> list[tuple[str, str]]:
