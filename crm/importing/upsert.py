@@ -352,7 +352,15 @@ class BatchUpsert:
             elif name in _ORDER_VALUES and state.get(name) in (None, ""):
                 state[name] = value
         if row.order_attributes:  # the first line's values stay
-            state["attributes"] = {**row.order_attributes, **state["attributes"]}
+            stored = state["attributes"]
+            state["attributes"] = {**row.order_attributes, **stored}
+            # ...but converted lines add up in their own currency too.
+            original = row.order_attributes.get("original_amount")
+            if (original is not None and "original_amount" in stored
+                    and stored.get("original_currency")
+                    == row.order_attributes.get("original_currency")):
+                state["attributes"]["original_amount"] = str(
+                    Decimal(stored["original_amount"]) + Decimal(original))
 
     def _import_key(self, customer_id: int, placed_at: datetime, amount: Decimal) -> str:
         """The stable key of an order without an id: its customer, time, amount, and its

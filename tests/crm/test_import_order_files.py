@@ -154,6 +154,19 @@ def test_with_a_rate_another_currency_is_converted(tmp_path):
         run(write(tmp_path, text), "--rate", "EUR")
 
 
+@USD_SHOP
+def test_converted_lines_of_one_order_add_up_in_both_currencies(tmp_path):
+    rows = ["order_id,customer_id,order_date,amount,currency"]
+    rows += [f"77,A1,2024-01-04,{i}.00,EUR" for i in (20, 5, 1)]
+    with override_settings(RULECAST_CRM={"DEFAULT_CURRENCY": "USD", "IMPORT_BATCH_SIZE": 2,
+                                         "CURRENCY_RATES": {"EUR": "1.08"}}):
+        run(write(tmp_path, "\n".join(rows) + "\n"))  # the third line in a second batch
+
+    order = Order.objects.get()
+    assert order.amount == Decimal("21.60") + Decimal("5.40") + Decimal("1.08")
+    assert order.attributes == {"original_amount": "26.00", "original_currency": "EUR"}
+
+
 def test_a_negative_amount_is_a_row_error_unless_the_order_is_refunded():
     text = ("customer_id,order_date,amount,status\n"
             "A1,2024-01-03,-5,completed\nA1,2024-01-04,-6,\nA1,2024-01-05,-7,refunded\n")
