@@ -7,6 +7,7 @@ from datetime import date
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 
@@ -65,8 +66,10 @@ class Customer(models.Model):
         _("attributes"), default=dict, blank=True,
         help_text=_("Other imported columns, e.g. a loyalty flag."),
     )
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Stamped by the database too, so that a bulk load need not send them (a COPY of a
+    # million customers spent a quarter of its time parsing the two times of each row).
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_default=Now())
 
     objects = CustomerQuerySet.as_manager()
 

@@ -143,20 +143,20 @@ class PostgresCopyWriter(BatchWriter):
         drawn from the sequence as :meth:`insert_customers` does, and returned."""
         count = len(rows)
         ids = self._next_ids(Customer, count)
-        now = timezone.now().isoformat()
         # Most batches need no escaping: then the text holds no backslash, exactly its
         # separators as tabs and line breaks, and exactly its NULs as \N (a NUL stands
         # for it meanwhile: text PostgreSQL never stores). A few scans of the whole text
         # instead of one per column.
-        text, nulls = _copy_text(rows, defaults, ids, now, escape=False)
-        width = len(CUSTOMER_COLUMNS) + 3
+        text, nulls = _copy_text(rows, defaults, ids, escape=False)
+        width = len(CUSTOMER_COLUMNS) + 1
         if ("\\" in text or "\r" in text or text.count("\n") != count
                 or text.count("\t") != count * (width - 1) or text.count("\0") != nulls):
-            text, _ = _copy_text(rows, defaults, ids, now, escape=True)
+            text, _ = _copy_text(rows, defaults, ids, escape=True)
         elif nulls:
             text = text.replace("\0", "\\N")
         quote = connection.ops.quote_name
-        names = ", ".join(map(quote, ["id", *CUSTOMER_COLUMNS, "created_at", "updated_at"]))
+        # created_at and updated_at: the database's default (the statement's time).
+        names = ", ".join(map(quote, ["id", *CUSTOMER_COLUMNS]))
         sql = f"COPY {quote(Customer._meta.db_table)} ({names}) FROM STDIN"
         with connection.wrap_database_errors, connection.cursor() as cursor, \
                 cursor.cursor.copy(sql) as copy:
@@ -276,10 +276,10 @@ class PostgresCopyWriter(BatchWriter):
             )
 
 
-def _copy_text(rows: ColumnRows, defaults: dict[str, Any], ids: Iterable[int], now: str,
+def _copy_text(rows: ColumnRows, defaults: dict[str, Any], ids: Iterable[int],
                *, escape: bool) -> tuple[str, int]:
-    """The COPY text of a batch of new customers (id, the columns, created and updated
-    times), and how many NULLs it holds. Escaped, its NULLs are \\N; else its cells are
+    """The COPY text of a batch of new customers (id and the columns), and how many
+    NULLs it holds. Escaped, its NULLs are \\N; else its cells are
     as they are, and its NULLs NUL characters."""
     from .columns import copy_text, escape_copy
 
@@ -300,8 +300,7 @@ def _copy_text(rows: ColumnRows, defaults: dict[str, Any], ids: Iterable[int], n
             nulls += values.count("") if default == null else 0
         else:
             columns.append(escaped(values))
-    columns += [escaped(rows.attributes), itertools.repeat(now, count),
-                itertools.repeat(now, count)]
+    columns.append(escaped(rows.attributes))
     return "\n".join(map("\t".join, zip(*columns, strict=False))) + "\n", nulls
 
 
