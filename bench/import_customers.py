@@ -144,7 +144,6 @@ def checkpoint() -> None:
     from django.db import DatabaseError, connection
 
     os.sync()
-
     try:
         with connection.cursor() as cursor:
             cursor.execute("CHECKPOINT")

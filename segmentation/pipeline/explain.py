@@ -66,9 +66,10 @@ EXPLAIN_MAX_ROWS = 20_000
 #: In a shop larger than EXPLAIN_MAX_ROWS, the rows the tree's shape is searched on; its
 #: thresholds are then polished on all fitted rows. The search refines a dozen trees, the
 #: polish one: ~4x faster at 100k customers, same fidelity there. On hard synthetic cases
-#: (12: k = 5 and 8, 20,000 rows) the shape found costs +0.7% on average against the
-#: search on every row (+4.6% at worst, fidelity -0.25%); 5,000 rows gave +1.3% (+5.1%)
-#: and took a quarter longer. A smaller shop keeps the search on every row.
+#: (12: k = 5 and 8, 20,000 rows; the same with the complexity budget or without) the
+#: shape costs +0.7% on average against the search on every row (+4.6% at worst,
+#: fidelity -0.2%); 5,000 rows gave +1.2% (+5.1%) and took a quarter longer. A smaller
+#: shop keeps the search on every row.
 SEARCH_MAX_ROWS = 3_000
 #: Largest share of (sampled) customers whose segment threshold rounding may change.
 ROUNDING_MAX_CHANGED_SHARE = 0.001
