@@ -114,18 +114,27 @@ def sniff_delimiter(sample: str) -> str:
     # No delimiter character at all: columns apart by runs of spaces when every line
     # splits into the same number of them (a one-column file stays one column).
     whole = lines if sample.endswith(("\n", "\r")) else lines[:-1] or lines
-    widths = {len(line.split()) for line in whole if line.strip()}
+    widths = {len(_SPACED_CELL.findall(line)) for line in whole if line.strip()}
     return WHITESPACE if len(widths) == 1 and widths.pop() > 1 else ","
 
 
 _SPACE_RUNS = re.compile(r"[ \t]+")
 _SPACE_EDGES = re.compile(r"^[ \t]+|[ \t]+(?=\r?\n|\Z)", re.MULTILINE)
+# A cell of a space-separated line: a quoted value (its spaces kept, "" a quote) or a run
+# of other characters.
+_QUOTED = r'"(?:[^"\n]|"")*"'
+_SPACED_CELL = re.compile(rf'{_QUOTED}|[^ \t"]+|"')
+_QUOTED_OR_SPACES = re.compile(rf"({_QUOTED})|[ \t]+")
 
 
 def _tabbed(text: str) -> str:
     """Lines of space-separated columns as tab-separated: spaces at a line's ends go,
-    each run of spaces and tabs inside becomes one tab (quotes are not looked at)."""
-    return _SPACE_RUNS.sub("\t", _SPACE_EDGES.sub("", text))
+    each run of spaces and tabs inside becomes one tab, but inside double quotes
+    (``"Anna Smith"``, read as one cell by the csv module)."""
+    text = _SPACE_EDGES.sub("", text)
+    if '"' not in text:
+        return _SPACE_RUNS.sub("\t", text)
+    return _QUOTED_OR_SPACES.sub(lambda match: match.group(1) or "\t", text)
 
 
 class _SpaceSeparated(io.TextIOBase):

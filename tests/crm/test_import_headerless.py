@@ -50,6 +50,19 @@ def test_columns_apart_by_runs_of_spaces_are_sniffed_and_read_as_columns():
     ]
 
 
+def test_quoted_values_keep_their_spaces_in_a_space_separated_file():
+    data = ('C1 "Anna Smith" 2024-01-03  12.50\n'
+            'C2  "Li  ""Lee"" Wei"   2024-01-04 7.00\n'
+            "C3 Bo 2024-01-05 1.00\n")
+    assert sniff_delimiter(data) == WHITESPACE
+
+    header, rows, _ = records(data, header=["customer_id", "name", "order_date", "amount"])
+
+    assert rows == [(1, ["C1", "Anna Smith", "2024-01-03", "12.50"]),
+                    (2, ["C2", 'Li  "Lee" Wei', "2024-01-04", "7.00"]),
+                    (3, ["C3", "Bo", "2024-01-05", "1.00"])]
+
+
 def test_a_header_line_of_words_stays_the_header():
     header, rows, header_line = records("customer_id order_date amount\nA1 2024-01-02 9.50\n")
 
