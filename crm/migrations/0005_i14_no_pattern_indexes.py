@@ -13,7 +13,7 @@ PATTERN_INDEXED = {
 }
 
 
-def _pattern_indexes(apps, schema_editor):
+def _pattern_indexes(apps):
     for model_name, fields in PATTERN_INDEXED.items():
         model = apps.get_model("crm", model_name)
         for name in fields:
@@ -23,7 +23,7 @@ def _pattern_indexes(apps, schema_editor):
 def drop_pattern_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for model, field in _pattern_indexes(apps, schema_editor):
+    for model, field in _pattern_indexes(apps):
         name = schema_editor._create_index_name(model._meta.db_table, [field.column], "_like")
         schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
 
@@ -31,7 +31,7 @@ def drop_pattern_indexes(apps, schema_editor):
 def create_pattern_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for model, field in _pattern_indexes(apps, schema_editor):
+    for model, field in _pattern_indexes(apps):
         schema_editor.execute(schema_editor._create_like_index_sql(model, field))
 
 
