@@ -49,6 +49,13 @@ def check_segmentation_settings(app_configs, **kwargs) -> list[Error]:
             "RULECAST_SEGMENTATION['BUDGET_TOLERANCE'] must be a number >= 0 or None.",
             id="segmentation.E006",
         ))
+    share = segmentation_settings.LIVE_REFRESH_ALL_SHARE
+    if share is not None and not (isinstance(share, int | float) and 0 < share <= 1):
+        errors.append(Error(
+            "RULECAST_SEGMENTATION['LIVE_REFRESH_ALL_SHARE'] must be a number in (0, 1] "
+            "or None.",
+            id="segmentation.E009",
+        ))
     heartbeat, timeout = (segmentation_settings.RUN_HEARTBEAT,
                           segmentation_settings.RUN_TIMEOUT)
     numbers = all(isinstance(v, int | float) and not isinstance(v, bool) and v > 0

@@ -15,6 +15,9 @@ DEFAULTS = {
     "LARGE_TABLE_ROWS": 20_000,
     # Refresh a customer's features and live memberships when their data changes.
     "LIVE_MEMBERSHIP": True,
+    # When one transaction (an import) changed at least this share of the customers,
+    # refresh everyone at once, as the nightly job does (None: customer by customer).
+    "LIVE_REFRESH_ALL_SHARE": 0.2,
     # Below this many customers with orders, clustering is not trusted: RFM groups instead.
     "SMALL_SHOP_BUYERS": 200,
     # No segment smaller than this share of customers.

@@ -187,7 +187,14 @@ def _announce(customer_ids: set[int], created_after: int | None) -> None:
     """Send ``customers_changed`` with the customers the import wrote or gave orders,
     and those above ``created_after`` (new customers whose ids were not read back).
     Ids go in sets of at most ``ANNOUNCE_CHUNK``, so a million new customers never sit
-    in memory at once."""
+    in memory at once; all in one transaction, so that a receiver acting on commit
+    sees the whole import as one change (segmentation then refreshes everyone at once
+    when the import changed most of the shop)."""
+    with transaction.atomic():
+        _announce_chunks(customer_ids, created_after)
+
+
+def _announce_chunks(customer_ids: set[int], created_after: int | None) -> None:
     ids = iter(customer_ids)
     while chunk := set(islice(ids, ANNOUNCE_CHUNK)):
         customers_changed.send(sender=import_csv, customer_ids=chunk)

@@ -46,5 +46,6 @@ def test_a_per_process_cache_is_warned_about_in_production(settings):
 def test_bad_limits(settings):
     settings.RULECAST_CRM = {"JSON_MAX_DEPTH": 0}
     settings.RULECAST_SEGMENTATION = {"RUN_HEARTBEAT": 60, "RUN_TIMEOUT": 60,
-                                      "RUN_MAX_REQUEUES": -1}
-    assert {"crm.E003", "segmentation.E007", "segmentation.E008"} <= ids()
+                                      "RUN_MAX_REQUEUES": -1, "LIVE_REFRESH_ALL_SHARE": 0}
+    assert {"crm.E003", "segmentation.E007", "segmentation.E008",
+            "segmentation.E009"} <= ids()

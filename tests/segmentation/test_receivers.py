@@ -1,5 +1,7 @@
-"""customers_changed: one refresh task per transaction, none for a rolled-back one."""
+"""customers_changed: one refresh task per transaction, none for a rolled-back one;
+one refresh of everyone when a transaction changed most of the shop."""
 
+import io
 from decimal import Decimal
 
 import pytest
@@ -63,6 +65,42 @@ def test_a_deleted_order_refreshes_its_customer(queued):
     queued.clear()
     order.delete()
     assert queued == [[order.customer_id]]
+
+
+@pytest.fixture
+def queued_everyone(monkeypatch):
+    sent: list[tuple] = []
+    monkeypatch.setattr("segmentation.tasks.refresh_all_live_segments.delay",
+                        lambda *args: sent.append(args))
+    return sent
+
+
+def import_new_customers(count: int):
+    from crm.importing import import_csv
+
+    lines = ["external_id,email"] + [f"N{i},n{i}@example.com" for i in range(count)]
+    report = import_csv(source=io.BytesIO("\n".join(lines).encode()), kind="customers")
+    assert report.customers.created == count
+
+
+def test_an_import_of_most_of_the_shop_queues_one_refresh_of_everyone(
+        queued, queued_everyone, monkeypatch):
+    # Ten ids a task, so that a few dozen customers stand for a large import.
+    monkeypatch.setattr("segmentation.receivers.REFRESH_CHUNK", 10)
+    Customer.objects.bulk_create(Customer(external_id=f"OLD{i}") for i in range(100))
+    import_new_customers(30)  # 30 of 130: past the fifth of the shop
+    assert queued_everyone == [()] and queued == []
+
+
+def test_an_import_of_a_small_part_of_the_shop_refreshes_its_customers(
+        queued, queued_everyone, monkeypatch):
+    monkeypatch.setattr("segmentation.receivers.REFRESH_CHUNK", 10)
+    Customer.objects.bulk_create(Customer(external_id=f"OLD{i}") for i in range(100))
+    import_new_customers(15)  # 15 of 115: under a fifth
+    assert queued_everyone == []
+    assert sorted(map(len, queued)) == [5, 10]
+    assert Customer.objects.filter(pk__in=[pk for chunk in queued for pk in chunk],
+                                   external_id__startswith="N").count() == 15
 
 
 def test_live_membership_off_queues_nothing(queued, settings):
