@@ -146,13 +146,13 @@ class SegmentationRunAdmin(ExplainsProtection, admin.ModelAdmin):
                     "is_published", "created_at", "finished_at", "review_link", "review_state"]
     list_filter = ["status", "is_published", "segmentation", "review_state"]
     readonly_fields = ["segmentation", "status", "stage", "progress_display", "error", "as_of",
-                       "options",
+                       "options_display",
                        "customer_count", "features_display", "metrics_display",
                        "timings_display", "is_published", "published_at", "created_at",
                        "started_at", "finished_at", "downloads", "is_scheduled", "review_state",
                        "review_note"]
     # Shown formatted for people by the *_display fields, never as JSON.
-    exclude = ["model", "progress", "feature_names", "metrics", "timings"]
+    exclude = ["model", "progress", "feature_names", "metrics", "timings", "options"]
 
     def changelist_view(self, request, extra_context=None):
         warn_waiting_runs(self, request)
@@ -196,6 +196,10 @@ class SegmentationRunAdmin(ExplainsProtection, admin.ModelAdmin):
     @admin.display(description=_("metrics"))
     def metrics_display(self, run: SegmentationRun) -> str:
         return admin_display.run_metrics(run)
+
+    @admin.display(description=_("options for this run"))
+    def options_display(self, run: SegmentationRun) -> str:
+        return admin_display.run_options(run)
 
     @admin.display(description=_("timings"))
     def timings_display(self, run: SegmentationRun) -> str:

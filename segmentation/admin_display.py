@@ -8,7 +8,7 @@ from django.utils.translation import gettext
 from crm.templatetags.rulecast_format import percent, seconds
 
 from .features import registry
-from .models import Segment, SegmentationRun
+from .models import Segment, Segmentation, SegmentationRun
 from .review import metric_cards, user_language
 from .review.selectors import timing_rows
 from .rules.text import format_value
@@ -31,6 +31,28 @@ def run_metrics(run: SegmentationRun) -> str:
     return format_html("<table>{}</table>", format_html_join(
         "", '<tr><th>{}</th><td>{}</td><td class="help">{}</td></tr>',
         ((c["label"], c["value"], c["help"]) for c in cards)))
+
+
+def run_options(run: SegmentationRun) -> str:
+    """What the run set for itself (``SegmentationRun.options``), each under the label
+    of the segmentation's own field, values as that field shows them."""
+    options = run.options or {}
+    if not options:
+        return gettext("none: the segmentation's settings")
+    rows = []
+    for name, value in options.items():
+        try:
+            field = Segmentation._meta.get_field(name)
+        except LookupError:  # an option no field stands for: shown as stored
+            rows.append((name, value))
+            continue
+        if value is None and name == "n_clusters":
+            value = gettext("chosen automatically")
+        elif field.choices:
+            value = dict(field.flatchoices).get(value, value)
+        rows.append((field.verbose_name, value))
+    return format_html("<table>{}</table>", format_html_join(
+        "", "<tr><th>{}</th><td>{}</td></tr>", rows))
 
 
 def run_timings(run: SegmentationRun) -> str:

@@ -232,6 +232,23 @@ def test_run_and_segment_pages_show_numbers_for_people_not_json(admin_client, sh
     assert re.search(r"<td>[\d,]+ days</td>", text)
 
 
+def test_a_runs_own_options_are_labelled_not_json(admin_client, db):
+    segmentation = Segmentation.objects.create(name="opts")
+    run = SegmentationRun.objects.create(
+        segmentation=segmentation, options={"n_clusters": 4, "algorithm": "agglomerative"})
+    url = f"/admin/segmentation/segmentationrun/{run.pk}/change/"
+    text = admin_client.get(url).content.decode()
+    assert "<tr><th>number of segments</th><td>4</td></tr>" in text
+    assert "<tr><th>algorithm</th><td>Hierarchical (agglomerative, on a sample)</td></tr>" in text
+    assert '"n_clusters"' not in text and "agglomerative&quot;" not in text
+    chinese = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "<tr><th>分群数量</th><td>4</td></tr>" in chinese
+    plain = SegmentationRun.objects.create(segmentation=segmentation,
+                                           options={"n_clusters": None})
+    text = admin_client.get(f"/admin/segmentation/segmentationrun/{plain.pk}/change/")
+    assert "<td>chosen automatically</td>" in text.content.decode()
+
+
 def test_a_5000_deep_rule_is_a_form_error_not_a_500(admin_client, db):
     response = admin_client.post("/admin/segmentation/segment/add/", {
         "name": "Deep", "name_zh": "", "description": "", "description_zh": "",
