@@ -52,11 +52,10 @@ def _iso_days(column: list[str], *, dates_only: bool) -> np.ndarray | None:
     or second, in 1900-2199; else None."""
     if not column:
         return None
-    lengths = set(map(len, column))
-    if not lengths <= ({0, 10} if dates_only else {0, 10, 16, 19}):
+    size = np.fromiter(map(len, column), np.int64, len(column))
+    if not set(np.unique(size).tolist()) <= ({0, 10} if dates_only else {0, 10, 16, 19}):
         return None
     codes = np.array(column, dtype="U19").view(np.uint32).reshape(len(column), 19)
-    size = np.fromiter(map(len, column), np.int64, len(column))
     inside = np.arange(19)[None, :] < size[:, None]
     digit = (codes >= 48) & (codes <= 57)
     for position, char in enumerate(_ISO_TEMPLATE):
