@@ -88,15 +88,15 @@ def test_an_import_of_most_of_the_shop_queues_one_refresh_of_everyone(
     # Ten ids a task, so that a few dozen customers stand for a large import.
     monkeypatch.setattr("segmentation.receivers.REFRESH_CHUNK", 10)
     Customer.objects.bulk_create(Customer(external_id=f"OLD{i}") for i in range(100))
-    import_new_customers(30)  # 30 of 130: past the fifth of the shop
+    import_new_customers(12)  # 12 of 112: past a tenth of the shop
     assert queued_everyone == [()] and queued == []
 
 
 def test_an_import_of_a_small_part_of_the_shop_refreshes_its_customers(
         queued, queued_everyone, monkeypatch):
     monkeypatch.setattr("segmentation.receivers.REFRESH_CHUNK", 10)
-    Customer.objects.bulk_create(Customer(external_id=f"OLD{i}") for i in range(100))
-    import_new_customers(15)  # 15 of 115: under a fifth
+    Customer.objects.bulk_create(Customer(external_id=f"OLD{i}") for i in range(200))
+    import_new_customers(15)  # 15 of 215: under a tenth
     assert queued_everyone == []
     assert sorted(map(len, queued)) == [5, 10]
     assert Customer.objects.filter(pk__in=[pk for chunk in queued for pk in chunk],
