@@ -8,8 +8,9 @@ savepoint with a batch of its own) go into one pending batch, queued as one
 batch holding at least ``LIVE_REFRESH_ALL_SHARE`` of the shop's customers (a large
 import) is queued as one ``segmentation.refresh_all_live_segments`` instead: the
 set-based refresh of everyone, the nightly job, costs less than refreshing so many
-one by one (at a million customers it took as long as refreshing 65,000 of them). A rolled-back transaction or savepoint drops its batch with it.
-Connected in SegmentationConfig.ready.
+one by one (at a million customers it took as long as 65,000 customers one by one).
+A rolled-back transaction or savepoint drops its batch with it. Connected in
+SegmentationConfig.ready.
 """
 
 from __future__ import annotations

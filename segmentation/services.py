@@ -33,7 +33,7 @@ from .models import (
     SegmentationRun,
     SegmentKind,
 )
-from .pipeline import PipelineConfig, PipelineError, PipelineResult, run_pipeline
+from .pipeline import PipelineConfig, PipelineError, PipelineResult
 from .pipeline.coverage import usable_features
 from .pipeline.metrics import json_safe
 from .pipeline.nonbuyers import (
@@ -301,6 +301,8 @@ def segment_customers(
                 "there is nothing to segment on (" + "; ".join(coverage.notes) + ")")
         # Names are judged against the whole shop, as the stored profiles are.
         shop = frame[coverage.kept].median(numeric_only=True)
+        from .pipeline.run import run_pipeline  # scikit-learn: loaded by a run only
+
         result = run_pipeline(buyers[coverage.kept], registry.catalog(coverage.kept), config,
                               progress=progress, shop_medians=shop.dropna().to_dict(),
                               defer_diagnostics=defer_diagnostics)

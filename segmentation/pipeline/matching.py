@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from sklearn.metrics import adjusted_rand_score
 
 __all__ = ["SegmentMatching", "match_segments"]
 
@@ -41,6 +39,10 @@ def match_segments(
     -------
     SegmentMatching
     """
+    # Imported here: the web process loads this module (publishing), not a run's libraries.
+    from scipy.optimize import linear_sum_assignment
+    from sklearn.metrics import adjusted_rand_score
+
     old = np.where(old_labels >= 0, old_labels, n_old)
     new = np.where(new_labels >= 0, new_labels, n_new)
     movement = np.bincount(old * (n_new + 1) + new, minlength=(n_old + 1) * (n_new + 1))

@@ -14,8 +14,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
 __all__ = [
     "fidelity", "json_safe", "kmeans_cost", "pair_counts", "price_of_explainability",
@@ -81,6 +79,10 @@ def pair_counts(a: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:
 
 def matching(rule_labels: np.ndarray, cluster_labels: np.ndarray) -> dict[int, int]:
     """Hungarian matching ``{rule segment: cluster}`` maximising agreement."""
+    # SciPy and scikit-learn are imported where used: json_safe alone, imported by the
+    # web process, must not load them.
+    from scipy.optimize import linear_sum_assignment
+
     keep = rule_labels >= 0
     k = int(max(rule_labels.max(initial=0), cluster_labels.max(initial=0))) + 1
     table = pair_counts(rule_labels[keep], cluster_labels[keep], k)
@@ -115,12 +117,16 @@ SILHOUETTE_ROWS = 3_000
 
 def silhouette(X: np.ndarray, labels: np.ndarray, random_state: int) -> float:
     """Silhouette on at most SILHOUETTE_ROWS rows."""
+    from sklearn.metrics import silhouette_score
+
     sample = min(len(X), SILHOUETTE_ROWS)
     return float(silhouette_score(X, labels, sample_size=sample, random_state=random_state))
 
 
 def sample_scores(X: np.ndarray, labels: np.ndarray, random_state: int) -> dict[str, float | None]:
     """Silhouette, Davies-Bouldin and Calinski-Harabasz (None when undefined)."""
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
     keep = labels >= 0
     X, labels = X[keep], labels[keep]
     if not 2 <= len(np.unique(labels)) <= len(labels) - 1:

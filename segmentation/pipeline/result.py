@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
 
 from ..rules.ast import Rule
 from ..rules.evaluate import evaluate
-from .cluster import nearest_centre
+
+if TYPE_CHECKING:  # scikit-learn is loaded by what fits or applies the model
+    from sklearn.compose import ColumnTransformer
 
 __all__ = ["PipelineResult", "SegmentModel", "SegmentResult", "assign_segments"]
 
@@ -73,6 +74,8 @@ class SegmentModel:
 
     def predict_clusters(self, frame: pd.DataFrame) -> np.ndarray:
         """Return the nearest reference centre of each row (the clustering's view)."""
+        from .cluster import nearest_centre
+
         return nearest_centre(self.transform(frame), self.centres)
 
 

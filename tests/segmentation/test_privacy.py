@@ -26,13 +26,15 @@ pytestmark = pytest.mark.django_db
 def run_and_inputs(monkeypatch):
     seed_demo_shop(customers=800, seed=5, now=NOW)
     seen = []
-    real = services.run_pipeline
+    from segmentation.pipeline import run as pipeline_run
+
+    real = pipeline_run.run_pipeline
 
     def spy(frame, *args, **kwargs):  # records what enters the pipeline, then runs it
         seen.append(frame.copy())
         return real(frame, *args, **kwargs)
 
-    monkeypatch.setattr(services, "run_pipeline", spy)
+    monkeypatch.setattr(pipeline_run, "run_pipeline", spy)
     run = SegmentationRun.objects.create(segmentation=services.default_segmentation())
     run = services.execute_run(run_id=run.pk, now=NOW)
     assert run.status == RunStatus.SUCCEEDED, run.error
