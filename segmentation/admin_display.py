@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.admin.utils import display_for_field
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 
@@ -46,11 +47,9 @@ def run_options(run: SegmentationRun) -> str:
         except LookupError:  # an option no field stands for: shown as stored
             rows.append((name, value))
             continue
-        if value is None and name == "n_clusters":
-            value = gettext("chosen automatically")
-        elif field.choices:
-            value = dict(field.flatchoices).get(value, value)
-        rows.append((field.verbose_name, value))
+        # No number of segments: the run chose it between the minimum and the maximum.
+        empty = gettext("chosen automatically") if name == "n_clusters" else "—"
+        rows.append((field.verbose_name, display_for_field(value, field, empty)))
     return format_html("<table>{}</table>", format_html_join(
         "", "<tr><th>{}</th><td>{}</td></tr>", rows))
 
