@@ -145,14 +145,14 @@ class SegmentationRunAdmin(ExplainsProtection, admin.ModelAdmin):
     list_display = ["__str__", "status", "progress_display", "customer_count",
                     "is_published", "created_at", "finished_at", "review_link", "review_state"]
     list_filter = ["status", "is_published", "segmentation", "review_state"]
-    readonly_fields = ["segmentation", "status", "stage", "progress_display", "error", "as_of",
+    readonly_fields = ["segmentation", "status", "progress_display", "error", "as_of",
                        "options_display",
                        "customer_count", "features_display", "metrics_display",
                        "timings_display", "is_published", "published_at", "created_at",
                        "started_at", "finished_at", "downloads", "is_scheduled", "review_state",
                        "review_note"]
     # Shown formatted for people by the *_display fields, never as JSON.
-    exclude = ["model", "progress", "feature_names", "metrics", "timings", "options"]
+    exclude = ["model", "stage", "progress", "feature_names", "metrics", "timings", "options"]
 
     def changelist_view(self, request, extra_context=None):
         warn_waiting_runs(self, request)

@@ -11,12 +11,13 @@ from crm.templatetags.rulecast_format import percent, seconds
 from .features import registry
 from .models import Segment, Segmentation, SegmentationRun
 from .review import metric_cards, user_language
-from .review.selectors import timing_rows
+from .review.selectors import progress_of, timing_rows
 from .rules.text import format_value
 
 
 def run_progress(run: SegmentationRun) -> str:
-    return format_html("{} {}", percent(run.progress or 0, 0), run.stage)
+    """Percent done and the stage in words, as the review page says them."""
+    return format_html("{} {}", percent(run.progress or 0, 0), progress_of(run)["stage_label"])
 
 
 def feature_labels(names: list[str]) -> str:

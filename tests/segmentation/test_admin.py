@@ -243,6 +243,7 @@ def test_a_runs_own_options_are_labelled_not_json(admin_client, db):
     assert '"n_clusters"' not in text and "agglomerative&quot;" not in text
     chinese = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "<tr><th>分群数量</th><td>4</td></tr>" in chinese
+    assert "0% 正在等待工作进程" in chinese  # the stage in words, as the review page says it
     plain = SegmentationRun.objects.create(segmentation=segmentation,
                                            options={"n_clusters": None})
     text = admin_client.get(f"/admin/segmentation/segmentationrun/{plain.pk}/change/")
