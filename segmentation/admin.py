@@ -149,8 +149,8 @@ class SegmentationRunAdmin(ExplainsProtection, admin.ModelAdmin):
                        "options_display",
                        "customer_count", "features_display", "metrics_display",
                        "timings_display", "is_published", "published_at", "created_at",
-                       "started_at", "finished_at", "downloads", "is_scheduled", "review_state",
-                       "review_note"]
+                       "started_at", "finished_at", "members_display", "downloads",
+                       "is_scheduled", "review_state", "review_note"]
     # Shown formatted for people by the *_display fields, never as JSON.
     exclude = ["model", "stage", "progress", "feature_names", "metrics", "timings", "options"]
 
@@ -200,6 +200,10 @@ class SegmentationRunAdmin(ExplainsProtection, admin.ModelAdmin):
     @admin.display(description=_("options for this run"))
     def options_display(self, run: SegmentationRun) -> str:
         return admin_display.run_options(run)
+
+    @admin.display(description=_("members"))
+    def members_display(self, run: SegmentationRun) -> str:
+        return admin_display.run_members(run)
 
     @admin.display(description=_("timings"))
     def timings_display(self, run: SegmentationRun) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.admin.utils import display_for_field
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 
 from crm.templatetags.rulecast_format import percent, seconds
 
+from .conf import segmentation_settings
 from .features import registry
 from .models import Segment, Segmentation, SegmentationRun
 from .review import metric_cards, user_language
@@ -53,6 +56,18 @@ def run_options(run: SegmentationRun) -> str:
         rows.append((field.verbose_name, display_for_field(value, field, empty)))
     return format_html("<table>{}</table>", format_html_join(
         "", "<tr><th>{}</th><td>{}</td></tr>", rows))
+
+
+def run_members(run: SegmentationRun) -> str:
+    """Whether the run still has its members, and why not (segmentation.member_retention)."""
+    if run.members_dropped_at is None:
+        return gettext("kept")
+    return gettext(
+        "dropped on %(date)s: only the newest %(count)d runs of a segmentation, the published "
+        "one and runs a campaign relies on keep their members. The segments, rules and "
+        "figures are kept; publishing this run finds its members again from its rules."
+    ) % {"date": date_format(timezone.localtime(run.members_dropped_at), "DATE_FORMAT"),
+         "count": segmentation_settings.KEEP_MEMBERS_OF_RUNS or 0}
 
 
 def run_timings(run: SegmentationRun) -> str:

@@ -36,12 +36,15 @@ def check_segmentation_settings(app_configs, **kwargs) -> list[Error]:
                 f"RULECAST_SEGMENTATION['{key}'] must be a number in [0, 1].",
                 id="segmentation.E004",
             ))
-    for key in ("MAX_CONDITIONS_PER_CLAUSE", "MAX_CLAUSES_PER_SEGMENT"):
+    for key, check_id in (("MAX_CONDITIONS_PER_CLAUSE", "segmentation.E005"),
+                          ("MAX_CLAUSES_PER_SEGMENT", "segmentation.E005"),
+                          ("KEEP_MEMBERS_OF_RUNS", "segmentation.E010")):
         value = getattr(segmentation_settings, key)
-        if value is not None and (not isinstance(value, int) or value < 1):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or value < 1):
             errors.append(Error(
                 f"RULECAST_SEGMENTATION['{key}'] must be a positive integer or None.",
-                id="segmentation.E005",
+                id=check_id,
             ))
     tolerance = segmentation_settings.BUDGET_TOLERANCE
     if tolerance is not None and not (isinstance(tolerance, int | float) and tolerance >= 0):

@@ -20,6 +20,10 @@ DEFAULTS = {
     # At a million customers refreshing everyone cost as much as refreshing 6.5% of them
     # one by one.
     "LIVE_REFRESH_ALL_SHARE": 0.1,
+    # Every run stores one membership row per customer. Only the newest this many runs of a
+    # segmentation keep theirs, besides the published run and runs whose segments a campaign
+    # relies on; older runs keep their segments, rules and metrics (None: keep every run's).
+    "KEEP_MEMBERS_OF_RUNS": 3,
     # Below this many customers with orders, clustering is not trusted: RFM groups instead.
     "SMALL_SHOP_BUYERS": 200,
     # No segment smaller than this share of customers.

@@ -25,6 +25,7 @@ from crm.sidebyside import SIDE_BY_SIDE_CONNECTIONS, run_side_by_side
 from . import pgbinary
 from .bulk import insert_frame
 from .features.store import refresh_features_of
+from .member_retention import ensure_members_kept
 from .models import MembershipChange, Segment, SegmentMembership
 from .rules import Rule, evaluate
 from .signals import announce
@@ -200,9 +201,14 @@ def run_labels(run) -> list[tuple[int, int, str, int | None]]:
 
 
 def write_run_labels(run, stream) -> int:
-    """Write :func:`run_labels` as CSV to a text ``stream``; return the rows written."""
+    """Write :func:`run_labels` as CSV to a text ``stream``; return the rows written.
+
+    Raises :class:`~segmentation.member_retention.MembersDropped` for a run whose members
+    retention dropped.
+    """
     import csv
 
+    ensure_members_kept(run)  # an empty file would say the run had no members
     writer = csv.writer(stream)
     writer.writerow(["customer_id", "segment", "segment_name", "cluster"])
     rows = run_labels(run)

@@ -25,7 +25,13 @@ from .conf import segmentation_settings
 from .features import ORDERS, registry
 from .features.asof import AsOf, choose_as_of
 from .features.store import FeatureTable, compute_feature_table, refresh_feature_table
-from .membership import SIDE_BY_SIDE_MEMBERS, write_members, write_members_side_by_side
+from .member_retention import drop_old_members
+from .membership import (
+    SIDE_BY_SIDE_MEMBERS,
+    sync_segment,
+    write_members,
+    write_members_side_by_side,
+)
 from .models import (
     RunStatus,
     Segment,
@@ -262,7 +268,17 @@ def execute_run(
             _settle(table, run_id)
         heartbeat.stop()
     run.refresh_from_db()
+    if run.status == RunStatus.SUCCEEDED:
+        _drop_old_members(run, now)
     return run
+
+
+def _drop_old_members(run: SegmentationRun, now: datetime) -> None:
+    """A new run pushes the oldest kept one past retention; that never fails the run."""
+    try:
+        drop_old_members(segmentation_id=run.segmentation_id, now=now)
+    except Exception:  # the nightly task tries again
+        logger.exception("segmentation run %s: dropping old runs' members failed", run.pk)
 
 
 def segment_customers(
@@ -471,9 +487,12 @@ def publish_run(*, run: SegmentationRun) -> SegmentationRun:
     SegmentationRun.objects.filter(segmentation=run.segmentation_id, is_published=True).exclude(
         pk=run.pk
     ).update(is_published=False)
+    if run.members_dropped_at is not None:
+        _find_members_again(run)
     run.is_published = True
     run.published_at = timezone.now()
-    run.save(update_fields=["is_published", "published_at"])
+    run.members_dropped_at = None
+    run.save(update_fields=["is_published", "published_at", "members_dropped_at"])
     carry_over_identities(run)
     return run
 
@@ -502,8 +521,6 @@ def save_manual_segment(
     description: str = "",
 ) -> Segment:
     """Create or edit a hand-written segment; its membership is computed at once."""
-    from .membership import sync_segment
-
     created = segment is None
     segment = segment or Segment(kind=SegmentKind.MANUAL)
     if segment.kind != SegmentKind.MANUAL:
@@ -515,6 +532,18 @@ def save_manual_segment(
     sync_segment(segment, record=not created)
     segment.refresh_from_db()
     return segment
+
+
+def _find_members_again(run: SegmentationRun) -> None:
+    """Fill a run's segments whose members retention dropped, from their rules.
+
+    A published run's segments are live: their members are what the rules select on
+    today's feature table, as they would be after the next refresh anyway.
+    """
+    for segment in run.segments.all():
+        rule = Rule.from_dict(segment.rule)
+        _ensure_computed(rule)
+        sync_segment(segment, record=False)
 
 
 def _ensure_computed(rule: Rule) -> None:

@@ -53,6 +53,17 @@ def refresh_all_live_segments() -> int:
     return len(refresh())
 
 
+@shared_task(name="segmentation.drop_old_members", acks_late=True)
+def drop_old_members() -> list[int]:
+    """Periodic (nightly): drop the members of runs past retention; returns their ids.
+
+    A run also drops them when it succeeds; this catches runs a campaign stopped relying on.
+    """
+    from .member_retention import drop_old_members as drop
+
+    return drop()
+
+
 @shared_task(name="segmentation.start_due_reruns", acks_late=True)
 def start_due_reruns() -> list[int]:
     """Periodic (hourly): start the scheduled re-runs that are due; returns their run ids."""

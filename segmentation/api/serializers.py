@@ -56,7 +56,8 @@ class SegmentationRunSerializer(serializers.ModelSerializer):
         fields = ["id", "segmentation", "status", "stage", "progress", "error", "as_of",
                   "options",
                   "customer_count", "feature_names", "metrics", "timings", "is_published",
-                  "published_at", "created_at", "started_at", "finished_at", "segments"]
+                  "published_at", "created_at", "started_at", "finished_at",
+                  "members_dropped_at", "segments"]
         read_only_fields = fields
 
 

@@ -14,12 +14,13 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from crm.api.base import RulecastViewMixin
-from crm.api.errors import Conflict
+from crm.api.errors import Conflict, Gone
 from crm.api.schema import ErrorSerializer
 from crm.api.serializers import CustomerSerializer
 
 from .. import protection, services
 from ..exports import FILE_FORMATS, LANGUAGES, export_run, export_segments
+from ..member_retention import MembersDropped, ensure_members_kept
 from ..membership import write_run_labels
 from ..models import Segment, Segmentation, SegmentationRun, SegmentKind
 from .serializers import (
@@ -142,14 +143,18 @@ class SegmentationRunViewSet(RulecastViewMixin, ExportFormatMixin, mixins.Destro
     def perform_content_negotiation(self, request, force=False):
         return super().perform_content_negotiation(request, force=force or self.action == "labels")
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR, 410: ErrorSerializer})
     @action(detail=True, methods=["get"])
     def labels(self, request, pk=None):
-        """Each member's segment (by the rules) beside their k-means cluster, as CSV."""
+        """Each member's segment (by the rules) beside their k-means cluster, as CSV; 410
+        when member retention dropped the run's members."""
         run = self.get_object()
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-labels.csv"'
-        write_run_labels(run, response)
+        try:
+            write_run_labels(run, response)
+        except MembersDropped as error:
+            raise Gone(str(error)) from None
         return response
 
     @protected_destroy("Deletes an unpublished run and its segments; 409 with the reason "
@@ -230,9 +235,15 @@ class SegmentViewSet(RulecastViewMixin, ExportFormatMixin, mixins.CreateModelMix
         return export_response(request,
                                lambda fmt, lang: export_segments([segment], fmt, lang=lang))
 
-    @extend_schema(responses={200: CustomerSerializer(many=True)})
+    @extend_schema(responses={200: CustomerSerializer(many=True), 410: ErrorSerializer})
     @action(detail=True, methods=["get"])
     def members(self, request, pk=None):
-        """The segment's customers, paged."""
-        page = self.paginate_queryset(self.get_object().members().order_by("pk"))
+        """The segment's customers, paged; 410 when member retention dropped its run's."""
+        segment = self.get_object()
+        if segment.run is not None:
+            try:
+                ensure_members_kept(segment.run)
+            except MembersDropped as error:
+                raise Gone(str(error)) from None
+        page = self.paginate_queryset(segment.members().order_by("pk"))
         return self.get_paginated_response(CustomerSerializer(page, many=True).data)

@@ -46,6 +46,7 @@ def test_a_per_process_cache_is_warned_about_in_production(settings):
 def test_bad_limits(settings):
     settings.RULECAST_CRM = {"JSON_MAX_DEPTH": 0}
     settings.RULECAST_SEGMENTATION = {"RUN_HEARTBEAT": 60, "RUN_TIMEOUT": 60,
-                                      "RUN_MAX_REQUEUES": -1, "LIVE_REFRESH_ALL_SHARE": 0}
+                                      "RUN_MAX_REQUEUES": -1, "LIVE_REFRESH_ALL_SHARE": 0,
+                                      "KEEP_MEMBERS_OF_RUNS": 0}
     assert {"crm.E003", "segmentation.E007", "segmentation.E008",
-            "segmentation.E009"} <= ids()
+            "segmentation.E009", "segmentation.E010"} <= ids()
