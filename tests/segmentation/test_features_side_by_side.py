@@ -23,7 +23,8 @@ from segmentation.services import execute_run, features_to_compute
 
 from .conftest import NOW, build_shop
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Side by side is PostgreSQL's (crm.sidebyside): elsewhere one connection does it all.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres")]
 
 NAMES = ["recency_days", "frequency", "total_spend", "avg_order_value", "tenure_days",
          "sessions_30d"]
