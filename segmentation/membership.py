@@ -27,7 +27,7 @@ from .bulk import insert_frame
 from .features.store import refresh_features_of
 from .member_retention import ensure_members_kept
 from .models import MembershipChange, Segment, SegmentMembership
-from .rules import Rule, evaluate
+from .rules import Rule, evaluate_all
 from .signals import announce
 
 
@@ -46,8 +46,8 @@ def refresh_customers(
     )
     wanted: set[tuple[int, int]] = set()
     if not frame.empty:
-        for segment in segments:
-            mask = evaluate(Rule.from_dict(segment.rule), frame)
+        masks = evaluate_all([Rule.from_dict(segment.rule) for segment in segments], frame)
+        for segment, mask in zip(segments, masks, strict=True):
             wanted.update((segment.pk, int(customer)) for customer in frame.index[mask])
     return _apply(entered=wanted - current, left=current - wanted, now=now)
 

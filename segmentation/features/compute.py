@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 from django.db import connection
 from django.db.models import F, QuerySet, Sum, Window
 
-from .db import OrderColumn
+from .db import AnyOf, OrderColumn
 from .registry import CUSTOMERS, EVENTS, ORDERS, Feature, FeatureRegistry, registry
 
 
@@ -91,6 +91,14 @@ def _orders_with_windows(base: QuerySet, annotations: dict,
     return f"{head} FROM ({inner_sql}) {table} {tail}", (*outer_params, *inner_params)
 
 
+def _of_customers(queryset: QuerySet, column: str, id_filter: dict) -> QuerySet:
+    """``queryset`` limited to the customers of ``id_filter`` (a list of ids or a range)."""
+    ids = id_filter.get("__in")
+    if ids is not None and connection.vendor == "postgresql":
+        return queryset.filter(AnyOf(column, ids))
+    return queryset.filter(**{f"{column}{k}": v for k, v in id_filter.items()})
+
+
 def _source_sql(source: str, features: list[Feature], as_of: datetime,
                 id_filter: dict, registry_: FeatureRegistry) -> tuple[str, tuple]:
     """The ORM's SQL for one source: its key column is ``customer_id``."""
@@ -98,12 +106,12 @@ def _source_sql(source: str, features: list[Feature], as_of: datetime,
     base = _source_queryset(source, as_of, registry_)
     if source == CUSTOMERS:
         queryset = (
-            base.filter(**{f"pk{k}": v for k, v in id_filter.items()})
+            _of_customers(base, "pk", id_filter)
             .annotate(customer_id=F("pk"), **annotations)
             .values_list("customer_id", *annotations)
         )
         return queryset.query.sql_with_params()
-    base = base.filter(**{f"customer_id{k}": v for k, v in id_filter.items()})
+    base = _of_customers(base, "customer_id", id_filter)
     windows = _window_columns(annotations)
     if windows:
         if source != ORDERS:
@@ -131,7 +139,80 @@ def feature_select(*, now: datetime, id_filter: dict, features: list[Feature],
     """One SELECT of ``customer_id`` and each feature as of ``now``, defaults and fallbacks applied.
 
     Hidden features are computed for the fallbacks that need them but not selected.
+    A list of ids on PostgreSQL (a live refresh) reuses the SQL compiled for the same
+    features (:class:`_SelectTemplate`).
     """
+    ids = id_filter.get("__in")
+    if ids is not None and connection.vendor == "postgresql":
+        key = (connection.alias, id(registry_), tuple(features),
+               tuple(sorted((f.source, registry_.source_rows(f.source)) for f in features)))
+        template = _TEMPLATES.get(key)
+        if template is None:
+            template = _TEMPLATES[key] = _SelectTemplate.build(features, registry_)
+        if template.sql is not None:
+            return template.select(now, ids)
+    return _compile_select(now=now, id_filter=id_filter, features=features, registry_=registry_)
+
+
+# A marker id list, and two reference times an odd interval apart, to find where the ids
+# and the as-of time go among the parameters of the compiled SQL.
+_MARKER_IDS = [-730_119]
+_FIRST_REFERENCE = datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)
+_SECOND_REFERENCE = _FIRST_REFERENCE + timedelta(days=37, seconds=11)
+
+
+@dataclass(frozen=True)
+class _SelectTemplate:
+    """The compiled SQL of a feature select for a list of ids, with the place of each
+    parameter that depends on the ids or the as-of time.
+
+    Django compiled the same query for every live refresh, a third of refreshing one
+    customer. The template is compiled at two reference times: a parameter equal at
+    both is a constant; one that moved with them is the as-of time shifted by a fixed
+    interval (a datetime), or its day number (the float ``epoch_days`` sends). Any
+    other parameter, or SQL that differs, leaves the features compiled each time
+    (``sql`` None), so the template never guesses.
+    """
+
+    sql: str | None
+    slots: tuple = ()
+    names: tuple[str, ...] = ()
+
+    @classmethod
+    def build(cls, features: list[Feature], registry_: FeatureRegistry) -> _SelectTemplate:
+        first, second = (_compile_select(now=moment, id_filter={"__in": _MARKER_IDS},
+                                         features=features, registry_=registry_)
+                         for moment in (_FIRST_REFERENCE, _SECOND_REFERENCE))
+        if first.sql != second.sql or len(first.params) != len(second.params):
+            return cls(None)
+        shift = _SECOND_REFERENCE - _FIRST_REFERENCE
+        slots = []
+        for one, other in zip(first.params, second.params, strict=True):
+            if one == _MARKER_IDS:
+                slots.append(("ids", None))
+            elif isinstance(one, datetime) and other - one == shift:
+                slots.append(("moment", one - _FIRST_REFERENCE))
+            elif (isinstance(one, float) and one == _FIRST_REFERENCE.timestamp() / 86400.0
+                  and other == _SECOND_REFERENCE.timestamp() / 86400.0):
+                slots.append(("day", None))  # epoch_days(as_of), computed exactly
+            elif one == other and not isinstance(one, list):
+                slots.append(("constant", one))
+            else:
+                return cls(None)
+        return cls(first.sql, tuple(slots), tuple(first.names))
+
+    def select(self, now: datetime, ids) -> FeatureSelect:
+        values = {"ids": lambda _: [int(i) for i in ids], "moment": lambda delta: now + delta,
+                  "day": lambda _: now.timestamp() / 86400.0, "constant": lambda value: value}
+        params = tuple(values[kind](value) for kind, value in self.slots)
+        return FeatureSelect(sql=self.sql, params=params, names=list(self.names))
+
+
+_TEMPLATES: dict[tuple, _SelectTemplate] = {}
+
+
+def _compile_select(*, now: datetime, id_filter: dict, features: list[Feature],
+                    registry_: FeatureRegistry) -> FeatureSelect:
     qn = connection.ops.quote_name
     by_source: dict[str, list[Feature]] = {CUSTOMERS: []}
     for feature in features:

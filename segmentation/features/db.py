@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.db.models import Expression, FloatField, Func, Value
+from django.db.models import BooleanField, Expression, F, FloatField, Func, Value
 from django.db.models.functions import Floor
 
 
@@ -23,6 +23,25 @@ class EpochDays(Func):
         return self.as_sql(
             compiler, connection, template="(julianday(%(expressions)s) - 2440587.5)", **extra
         )
+
+
+class AnyOf(Func):
+    """``column = ANY(ids)`` (PostgreSQL): one array parameter for any number of ids.
+
+    ``__in`` with 5,000 ids compiled 5,000 placeholders per source: 190 ms for a batch of
+    a live refresh, against 14 ms for one id.
+    """
+
+    output_field = BooleanField()
+    arity = 1
+
+    def __init__(self, column: str, ids) -> None:
+        super().__init__(F(column))
+        self.ids = [int(i) for i in ids]
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"{sql} = ANY(%s::bigint[])", (*params, self.ids)
 
 
 class NonNegative(Func):

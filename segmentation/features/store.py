@@ -312,6 +312,11 @@ def refresh_features_of(
     ids = list(customer_ids)
     chosen = with_fallbacks(features.names(), features)
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A few thousand customers: JIT compiling costs more than it saves (76 ms of
+            # a 5,000-customer refresh on a million-row shop).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
         CustomerFeatures.objects.filter(customer_id__in=ids).delete()
         if ids:
             _insert(feature_select(now=now, id_filter={"__in": ids}, features=chosen,

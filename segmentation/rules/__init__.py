@@ -9,7 +9,7 @@ condition has ``or_unknown``, which makes it True on a missing value in all of t
 from .ast import OPERATORS, RULE_VERSION, Clause, Condition, Rule, RuleError
 from .catalog import FeatureInfo, make_catalog
 from .compiled import compile_rule
-from .evaluate import evaluate, evaluate_clause, evaluate_row, is_missing
+from .evaluate import evaluate, evaluate_all, evaluate_clause, evaluate_row, is_missing
 from .export import export_rule, formats, register_format
 from .jsonlogic import from_jsonlogic, to_jsonlogic
 from .rounding import RoundingReport, ThresholdMove, round_thresholds
@@ -30,6 +30,7 @@ __all__ = [
     "ThresholdMove",
     "compile_rule",
     "evaluate",
+    "evaluate_all",
     "evaluate_clause",
     "evaluate_row",
     "export_rule",

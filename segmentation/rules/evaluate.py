@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -171,8 +171,20 @@ def evaluate(rule: Rule, frame: pd.DataFrame) -> np.ndarray:
     RuleError
         If a feature is not a column, or an order operator meets text.
     """
-    n = len(frame)
+    return _rule_mask(rule, _Columns(frame), len(frame))
+
+
+def evaluate_all(rules: Sequence[Rule], frame: pd.DataFrame) -> list[np.ndarray]:
+    """:func:`evaluate` for several rules over one frame, each column converted once.
+
+    A live refresh tests one customer against every live segment: converting the
+    columns dominated that (a millisecond per rule for a one-row frame).
+    """
     cols = _Columns(frame)
+    return [_rule_mask(rule, cols, len(frame)) for rule in rules]
+
+
+def _rule_mask(rule: Rule, cols: _Columns, n: int) -> np.ndarray:
     mask = np.zeros(n, dtype=bool)
     for clause in rule.clauses:
         mask |= _clause_mask(clause, cols, n)

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segmentation.rules import Clause, Condition, Rule, RuleError, evaluate, evaluate_row
+from segmentation.rules import (
+    Clause,
+    Condition,
+    Rule,
+    RuleError,
+    evaluate,
+    evaluate_all,
+    evaluate_row,
+)
 
 NUMERIC = ("a", "b", "c")
 NUMBERS = [-2, -1, 0, 0.5, 1, 2, 3]
@@ -60,6 +68,17 @@ def test_vectorised_matches_row_evaluation(rule, frame):
     assert mask.dtype == bool and mask.shape == (len(frame),)
     for i, row in enumerate(frame.to_dict("records")):
         assert evaluate_row(rule, row) == mask[i]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(rules, min_size=1, max_size=4), frames())
+def test_rules_over_one_frame_share_its_columns_and_select_the_same(some_rules, frame):
+    # Converted once for all (a live refresh tests every live segment): nothing leaks
+    # from one rule's conditions into the next.
+    masks = evaluate_all(some_rules, frame)
+    assert len(masks) == len(some_rules)
+    for rule, mask in zip(some_rules, masks, strict=True):
+        assert (mask == evaluate(rule, frame)).all()
 
 
 def frame():
