@@ -135,3 +135,13 @@ def test_the_run_page_says_when_and_why_in_the_readers_language(four_runs, admin
     assert "已于2026年6月4日清除：每个客户分群只有最新的2次运行" in chinese
     kept = admin_client.get(f"/admin/segmentation/segmentationrun/{four_runs[3].pk}/change/")
     assert "<div class=\"readonly\">kept</div>" in kept.content.decode()
+
+
+def test_the_review_page_offers_no_empty_member_list_for_a_dropped_run(four_runs, admin_client):
+    url = f"/admin/segmentation/segmentationrun/{four_runs[1].pk}/review/"
+    text = admin_client.get(url).content.decode()
+    assert "Members no longer kept (an older run)" in text and "See the members" not in text
+    chinese = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "成员已不再保留（较早的运行）" in chinese
+    kept = admin_client.get(f"/admin/segmentation/segmentationrun/{four_runs[3].pk}/review/")
+    assert "See the members" in kept.content.decode()
