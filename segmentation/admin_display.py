@@ -59,7 +59,7 @@ def run_options(run: SegmentationRun) -> str:
 
 
 def run_members(run: SegmentationRun) -> str:
-    """Whether the run still has its members, and why not (segmentation.member_retention)."""
+    """Whether the run still has its members, and why not (segmentation.retention)."""
     if run.members_dropped_at is None:
         return gettext("kept")
     return gettext(

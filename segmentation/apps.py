@@ -14,9 +14,10 @@ class SegmentationConfig(AppConfig):
         # host project may bypass customers_changed: re-sync every live segment nightly.
         Periodic("segmentation-refresh-live-segments", "segmentation.refresh_all_live_segments",
                  crontab="30 3 * * *", description="Nightly re-sync of live segments."),
-        # Old runs' members, once no campaign relies on them (segmentation.member_retention).
-        Periodic("segmentation-drop-old-members", "segmentation.drop_old_members",
-                 crontab="0 4 * * *", description="Drop the members of runs past retention."),
+        # Old runs' members (once no campaign relies on them) and old membership changes.
+        Periodic("segmentation-apply-retention", "segmentation.apply_retention",
+                 crontab="0 4 * * *",
+                 description="Drop old runs' members and old membership changes."),
         # Runs whose worker died (no heartbeat) are requeued once, then failed.
         Periodic("segmentation-recover-runs", "segmentation.recover_runs", every=60,
                  description="Requeue or fail runs whose worker died."),

@@ -38,7 +38,8 @@ def check_segmentation_settings(app_configs, **kwargs) -> list[Error]:
             ))
     for key, check_id in (("MAX_CONDITIONS_PER_CLAUSE", "segmentation.E005"),
                           ("MAX_CLAUSES_PER_SEGMENT", "segmentation.E005"),
-                          ("KEEP_MEMBERS_OF_RUNS", "segmentation.E010")):
+                          ("KEEP_MEMBERS_OF_RUNS", "segmentation.E010"),
+                          ("KEEP_MEMBERSHIP_CHANGES_DAYS", "segmentation.E010")):
         value = getattr(segmentation_settings, key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)
                                   or value < 1):

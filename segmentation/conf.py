@@ -24,6 +24,9 @@ DEFAULTS = {
     # segmentation keep theirs, besides the published run and runs whose segments a campaign
     # relies on; older runs keep their segments, rules and metrics (None: keep every run's).
     "KEEP_MEMBERS_OF_RUNS": 3,
+    # Entries into and exits from live segments older than this many days are deleted
+    # nightly (None: kept for ever). Automations read only recent ones.
+    "KEEP_MEMBERSHIP_CHANGES_DAYS": 365,
     # Below this many customers with orders, clustering is not trusted: RFM groups instead.
     "SMALL_SHOP_BUYERS": 200,
     # No segment smaller than this share of customers.

@@ -25,8 +25,8 @@ from crm.sidebyside import SIDE_BY_SIDE_CONNECTIONS, run_side_by_side
 from . import pgbinary
 from .bulk import insert_frame
 from .features.store import refresh_features_of
-from .member_retention import ensure_members_kept
 from .models import MembershipChange, Segment, SegmentMembership
+from .retention import ensure_members_kept
 from .rules import Rule, evaluate_all
 from .signals import announce
 
@@ -203,7 +203,7 @@ def run_labels(run) -> list[tuple[int, int, str, int | None]]:
 def write_run_labels(run, stream) -> int:
     """Write :func:`run_labels` as CSV to a text ``stream``; return the rows written.
 
-    Raises :class:`~segmentation.member_retention.MembersDropped` for a run whose members
+    Raises :class:`~segmentation.retention.MembersDropped` for a run whose members
     retention dropped.
     """
     import csv

@@ -120,7 +120,7 @@ class SegmentationRun(models.Model):
                                         editable=False)
     requeues = models.PositiveSmallIntegerField(_("requeued after a lost worker"), default=0,
                                                 editable=False)
-    # Set when member retention (segmentation.member_retention) dropped the run's members;
+    # Set when member retention (segmentation.retention) dropped the run's members;
     # its segments, rules and metrics stay.
     members_dropped_at = models.DateTimeField(_("members dropped"), null=True, blank=True,
                                               editable=False)

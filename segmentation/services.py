@@ -25,7 +25,6 @@ from .conf import segmentation_settings
 from .features import ORDERS, registry
 from .features.asof import AsOf, choose_as_of
 from .features.store import FeatureTable, compute_feature_table, refresh_feature_table
-from .member_retention import drop_old_members
 from .membership import (
     SIDE_BY_SIDE_MEMBERS,
     sync_segment,
@@ -52,6 +51,7 @@ from .pipeline.nonbuyers import (
 from .pipeline.profile import segment_profiles
 from .pipeline.rfm import RFM_FEATURES, rfm_segments
 from .pipeline.wholeunits import whole_unit_thresholds
+from .retention import drop_old_members
 from .rules import Rule, RuleError, simplify
 from .rules.jsonlogic import from_jsonlogic
 from .rules.validate import validate_rule

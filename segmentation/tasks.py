@@ -53,15 +53,16 @@ def refresh_all_live_segments() -> int:
     return len(refresh())
 
 
-@shared_task(name="segmentation.drop_old_members", acks_late=True)
-def drop_old_members() -> list[int]:
-    """Periodic (nightly): drop the members of runs past retention; returns their ids.
+@shared_task(name="segmentation.apply_retention", acks_late=True)
+def apply_retention() -> dict:
+    """Periodic (nightly): drop old runs' members and old membership changes.
 
-    A run also drops them when it succeeds; this catches runs a campaign stopped relying on.
+    A run also drops the members it pushes past retention when it succeeds; this catches
+    runs a campaign stopped relying on.
     """
-    from .member_retention import drop_old_members as drop
+    from .retention import apply_retention as apply
 
-    return drop()
+    return apply()
 
 
 @shared_task(name="segmentation.start_due_reruns", acks_late=True)

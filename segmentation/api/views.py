@@ -20,9 +20,9 @@ from crm.api.serializers import CustomerSerializer
 
 from .. import protection, services
 from ..exports import FILE_FORMATS, LANGUAGES, export_run, export_segments
-from ..member_retention import MembersDropped, ensure_members_kept
 from ..membership import write_run_labels
 from ..models import Segment, Segmentation, SegmentationRun, SegmentKind
+from ..retention import MembersDropped, ensure_members_kept
 from .serializers import (
     ManualSegmentSerializer,
     RuleExportSerializer,

@@ -47,6 +47,7 @@ def test_bad_limits(settings):
     settings.RULECAST_CRM = {"JSON_MAX_DEPTH": 0}
     settings.RULECAST_SEGMENTATION = {"RUN_HEARTBEAT": 60, "RUN_TIMEOUT": 60,
                                       "RUN_MAX_REQUEUES": -1, "LIVE_REFRESH_ALL_SHARE": 0,
-                                      "KEEP_MEMBERS_OF_RUNS": 0}
+                                      "KEEP_MEMBERS_OF_RUNS": 0,
+                                      "KEEP_MEMBERSHIP_CHANGES_DAYS": 0}
     assert {"crm.E003", "segmentation.E007", "segmentation.E008",
             "segmentation.E009", "segmentation.E010"} <= ids()

@@ -1,4 +1,5 @@
-"""Member retention: only the newest runs (and those in use) keep their membership rows."""
+"""Retention: only the newest runs (and those in use) keep their membership rows; old
+membership changes go."""
 
 from __future__ import annotations
 
@@ -8,17 +9,20 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
+from campaigns.automation.models import TriggerEntry
 from campaigns.models import Campaign, CampaignStatus
+from crm.models import Customer
 from segmentation import tasks
-from segmentation.member_retention import drop_old_members
 from segmentation.models import (
     CustomerFeatures,
+    MembershipChange,
     Segment,
     Segmentation,
     SegmentationRun,
     SegmentMembership,
 )
 from segmentation.querying import rule_to_q
+from segmentation.retention import apply_retention, drop_old_members
 from segmentation.rules import Rule
 from segmentation.services import execute_run, publish_run
 
@@ -86,7 +90,7 @@ def test_a_run_a_campaign_relies_on_keeps_its_members_until_it_ends(shop, keep_t
     assert used.members_dropped_at is None and members_of(used) == len(shop)
     # Once the campaign is over, the nightly task drops them.
     Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENT)
-    assert tasks.drop_old_members.apply().get() == [used.pk]
+    assert tasks.apply_retention.apply().get() == {"runs": [used.pk], "changes": 0}
     used.refresh_from_db()
     assert members_of(used) == 0 and used.members_dropped_at is not None
     assert drop_old_members() == []  # nothing more to drop
@@ -145,3 +149,25 @@ def test_the_review_page_offers_no_empty_member_list_for_a_dropped_run(four_runs
     assert "成员已不再保留（较早的运行）" in chinese
     kept = admin_client.get(f"/admin/segmentation/segmentationrun/{four_runs[3].pk}/review/")
     assert "See the members" in kept.content.decode()
+
+
+def test_membership_changes_older_than_a_year_go_and_their_queue_entries_stay(settings):
+    settings.RULECAST_SEGMENTATION = {"KEEP_MEMBERSHIP_CHANGES_DAYS": 365}
+    customer = Customer.objects.create(email="moved@example.com")
+    segment = Segment.objects.create(kind="manual", name="Everyone", rule={"version": 1, "any": []})
+    ages = [900, 366, 364, 3]
+    changes = MembershipChange.objects.bulk_create([
+        MembershipChange(segment=segment, customer=customer, direction="entered",
+                         at=NOW - timedelta(days=days)) for days in ages])
+    campaign = Campaign.objects.create(name="welcome", subject="Hi", html_body="<p>x</p>",
+                                       text_body="x")
+    entry = TriggerEntry.objects.create(campaign=campaign, customer=customer, segment=segment,
+                                        change=changes[0], entered_at=changes[0].at,
+                                        due_at=changes[0].at)
+    assert apply_retention(now=NOW) == {"runs": [], "changes": 2}
+    kept = sorted((NOW - at).days for at in MembershipChange.objects.values_list("at", flat=True))
+    assert kept == [3, 364]
+    entry.refresh_from_db()
+    assert entry.change_id is None and entry.segment_id == segment.pk
+    settings.RULECAST_SEGMENTATION = {"KEEP_MEMBERSHIP_CHANGES_DAYS": None}
+    assert apply_retention(now=NOW + timedelta(days=4000))["changes"] == 0

@@ -1,24 +1,29 @@
-"""Member retention: old runs keep their segments, rules and metrics, not their members.
+"""Retention of what runs and live segments pile up: old runs' members, old membership changes.
 
-Every run stores one membership row per customer, and nothing else removes them: at a
-million customers each run leaves a million rows behind, and every later write pays
-for the larger index. Only the newest ``KEEP_MEMBERS_OF_RUNS`` succeeded runs of a
-segmentation keep their members, besides the published run (its segments are live)
-and runs whose segments something relies on (the guards of
+**Members.** Every run stores one membership row per customer, and nothing else removes
+them: at a million customers each run leaves a million rows behind, and every later
+write pays for the larger index. Only the newest ``KEEP_MEMBERS_OF_RUNS`` succeeded runs
+of a segmentation keep their members, besides the published run (its segments are
+live) and runs whose segments something relies on (the guards of
 :mod:`segmentation.protection`, e.g. an unfinished campaign). A run whose members were
 dropped says so (``members_dropped_at``); publishing it finds its members again from
 its rules (:func:`segmentation.services.publish_run`).
+
+**Membership changes.** Every entry into and exit from a live segment is a row, and a
+nightly refresh can record tens of thousands: changes older than
+``KEEP_MEMBERSHIP_CHANGES_DAYS`` are deleted (automations read only recent ones; a
+triggered email's queue entry keeps its segment and loses the link to the change).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from .conf import segmentation_settings
-from .models import RunStatus, SegmentationRun, SegmentMembership
+from .models import MembershipChange, RunStatus, SegmentationRun, SegmentMembership
 from .protection import run_refusals
 
 
@@ -78,3 +83,27 @@ def _drop_members(run_id: int, now: datetime) -> bool:
         run.members_dropped_at = now
         run.save(update_fields=["members_dropped_at"])
     return True
+
+
+#: Changes deleted per statement (each batch also unlinks the trigger entries it caused).
+CHANGES_BATCH = 10_000
+
+
+def drop_old_changes(*, now: datetime | None = None) -> int:
+    """Delete membership changes older than ``KEEP_MEMBERSHIP_CHANGES_DAYS``; how many."""
+    days = segmentation_settings.KEEP_MEMBERSHIP_CHANGES_DAYS
+    if days is None:
+        return 0
+    old = MembershipChange.objects.filter(at__lt=(now or timezone.now()) - timedelta(days=days))
+    dropped = 0
+    while batch := list(old.values_list("pk", flat=True)[:CHANGES_BATCH]):
+        with transaction.atomic():
+            dropped += MembershipChange.objects.filter(pk__in=batch).delete()[1].get(
+                MembershipChange._meta.label, 0)
+    return dropped
+
+
+def apply_retention(*, now: datetime | None = None) -> dict[str, list[int] | int]:
+    """Both retentions: the runs whose members were dropped, and the changes deleted."""
+    now = now or timezone.now()
+    return {"runs": drop_old_members(now=now), "changes": drop_old_changes(now=now)}
