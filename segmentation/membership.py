@@ -185,6 +185,25 @@ def write_members_side_by_side(members: pd.DataFrame,
                                  for start, stop in itertools.pairwise(bounds)], workers))
 
 
+def read_members(segment_ids: Iterable[int]) -> pd.DataFrame:
+    """The members of these segments: ``customer_id`` and ``segment_id`` columns.
+
+    PostgreSQL: one binary COPY into numpy. A published run's million members took 2.4 s
+    through the ORM at the end of every run that compares itself with it.
+    """
+    query = (SegmentMembership.objects.filter(segment_id__in=list(segment_ids))
+             .values_list("customer_id", "segment_id"))
+    columns = ["customer_id", "segment_id"]
+    if connection.vendor != "postgresql":
+        return pd.DataFrame.from_records(list(query), columns=columns)
+    sql, params = query.query.sql_with_params()
+    types = [np.dtype(np.int64)] * 2
+    with connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY (SELECT m.customer_id::bigint, m.segment_id::bigint FROM ({sql}) m) "
+            f"TO STDOUT WITH (FORMAT binary)", params) as copy:
+        return pd.DataFrame(dict(zip(columns, pgbinary.unpack(copy, types), strict=True)))
+
+
 def run_labels(run) -> list[tuple[int, int, str, int | None]]:
     """Each member of a run: customer id, segment index, segment name, k-means cluster.
 

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .features import registry
+from .membership import read_members
 from .models import MembershipChange, Segment, SegmentationRun, SegmentMembership
 from .pipeline.matching import match_segments
 from .pipeline.naming import name_agrees_with_rule
@@ -35,11 +36,7 @@ def compare_with_published(
     old_segments = list(published.segments.order_by("index"))
     new_segments = list(run.segments.order_by("index"))
     position = {segment.pk: i for i, segment in enumerate(old_segments)}
-    old_members = pd.DataFrame.from_records(
-        SegmentMembership.objects.filter(segment__in=old_segments)
-        .values_list("customer_id", "segment_id"),
-        columns=["customer_id", "segment_id"],
-    )
+    old_members = read_members(segment.pk for segment in old_segments)
     old_by_customer = pd.Series(
         old_members["segment_id"].map(position).to_numpy(), index=old_members["customer_id"]
     )
