@@ -1,13 +1,26 @@
-"""Bulk writes of a DataFrame: PostgreSQL COPY, batched executemany elsewhere."""
+"""Bulk reads and writes: a DataFrame written with PostgreSQL COPY (batched executemany
+elsewhere); numeric columns read with one binary COPY."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 from django.db import connection
+
+from . import pgbinary
+
+
+def copy_columns(sql: str, types: Sequence[np.dtype],
+                 params: Sequence | None = None) -> list[np.ndarray]:
+    """The columns of a PostgreSQL ``SELECT`` whose every field is a non-NULL fixed-width
+    number of ``types``, through one binary COPY straight into numpy (:mod:`.pgbinary`)."""
+    with connection.cursor() as cursor, cursor.cursor.copy(
+            f"COPY ({sql}) TO STDOUT WITH (FORMAT binary)", params) as copy:
+        return pgbinary.unpack(copy, types)
 
 
 def insert_frame(table: str, frame: pd.DataFrame, *, batch_size: int = 50_000) -> int:

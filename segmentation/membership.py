@@ -23,7 +23,7 @@ from crm.models import Customer
 from crm.sidebyside import SIDE_BY_SIDE_CONNECTIONS, run_side_by_side
 
 from . import pgbinary
-from .bulk import insert_frame
+from .bulk import copy_columns, insert_frame
 from .features.store import refresh_features_of
 from .models import MembershipChange, Segment, SegmentMembership
 from .retention import ensure_members_kept
@@ -197,11 +197,9 @@ def read_members(segment_ids: Iterable[int]) -> pd.DataFrame:
     if connection.vendor != "postgresql":
         return pd.DataFrame.from_records(list(query), columns=columns)
     sql, params = query.query.sql_with_params()
-    types = [np.dtype(np.int64)] * 2
-    with connection.cursor() as cursor, cursor.cursor.copy(
-            f"COPY (SELECT m.customer_id::bigint, m.segment_id::bigint FROM ({sql}) m) "
-            f"TO STDOUT WITH (FORMAT binary)", params) as copy:
-        return pd.DataFrame(dict(zip(columns, pgbinary.unpack(copy, types), strict=True)))
+    values = copy_columns(f"SELECT m.customer_id::bigint, m.segment_id::bigint FROM ({sql}) m",
+                          [np.dtype(np.int64)] * 2, params)
+    return pd.DataFrame(dict(zip(columns, values, strict=True)))
 
 
 def run_labels(run) -> list[tuple[int, int, str, int | None]]:

@@ -145,7 +145,7 @@ def feature_select(*, now: datetime, id_filter: dict, features: list[Feature],
     ids = id_filter.get("__in")
     if ids is not None and connection.vendor == "postgresql":
         key = (connection.alias, id(registry_), tuple(features),
-               tuple(sorted((f.source, registry_.source_rows(f.source)) for f in features)))
+               frozenset((f.source, registry_.source_rows(f.source)) for f in features))
         template = _TEMPLATES.get(key)
         if template is None:
             template = _TEMPLATES[key] = _SelectTemplate.build(features, registry_)

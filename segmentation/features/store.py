@@ -19,6 +19,7 @@ from django.db import connection, connections, transaction
 from crm.sidebyside import SIDE_BY_SIDE_CONNECTIONS, run_side_by_side
 
 from .. import pgbinary
+from ..bulk import copy_columns
 from ..models import CustomerFeatures
 from ..querying import COLUMN_FEATURES, feature_columns
 from .compute import FeatureSelect, feature_select, id_ranges, with_fallbacks
@@ -103,9 +104,7 @@ def _read_binary(names: Sequence[str], expressions: dict[str, str], source: str,
                      for name in names)
     sql = f"SELECT {own}.{qn('customer_id')}::bigint{select} FROM {source}"
     types = [np.dtype(np.int64), *[np.dtype(np.float64)] * len(names)]
-    with connection.cursor() as cursor, \
-            cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT binary)") as copy:
-        ids, *values = pgbinary.unpack(copy, types)
+    ids, *values = copy_columns(sql, types)
     frame = pd.DataFrame(dict(zip(names, values, strict=True)),
                          index=pd.Index(ids, name="customer_id"), columns=list(names))
     del values
@@ -263,9 +262,7 @@ def _copy_out(select: FeatureSelect) -> list[np.ndarray]:
     values = "".join(f", COALESCE(f.{qn(name)}, 'NaN')" for name in select.names)
     sql = f"SELECT f.{qn('customer_id')}::bigint{values} FROM ({select.sql}) f"
     types = [np.dtype(np.int64), *[np.dtype(np.float64)] * len(select.names)]
-    with connection.cursor() as cursor, cursor.cursor.copy(
-            f"COPY ({sql}) TO STDOUT WITH (FORMAT binary)", select.params) as copy:
-        return pgbinary.unpack(copy, types)
+    return copy_columns(sql, types, select.params)
 
 
 def _write_in_background(table: FeatureTable, ids: np.ndarray, values: dict[str, np.ndarray],
