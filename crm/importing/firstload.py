@@ -89,12 +89,11 @@ class _Seen:
 def _keys(rows: ColumnRows | list[ParsedRow], name: str) -> np.ndarray:
     """The hashes of a batch's non-empty values of ``name`` (column values, and the
     values of the rows the row parser read)."""
+    parsed = filter(None, rows.parsed) if isinstance(rows, ColumnRows) else rows
+    values = [row.customer.get(name) for row in parsed]
     if isinstance(rows, ColumnRows):
-        values = [v for v in rows.fields.get(name, ()) if v]
-        values += [row.customer.get(name) for row in rows.parsed if row is not None]
-    else:
-        values = [row.customer.get(name) for row in rows]
-    return np.fromiter((hash(v) for v in values if v), np.int64)
+        values += rows.fields.get(name, ())
+    return np.fromiter(map(hash, filter(None, values)), np.int64)
 
 
 class FirstLoad:

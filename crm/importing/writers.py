@@ -94,6 +94,7 @@ class PostgresCopyWriter(BatchWriter):
 
     def __init__(self) -> None:
         self._types: dict[str, dict[str, int]] = {}
+        self._sequences: dict[str, str] = {}
         self._json = _CachedJson()
         # Set while this connection's transaction holds ACCESS EXCLUSIVE on the customers
         # table (a first import): nobody else can take their ids meanwhile.
@@ -169,11 +170,13 @@ class PostgresCopyWriter(BatchWriter):
         that thousands of ids do not travel one row each."""
         table = model._meta.db_table
         with connection.cursor() as cursor:
-            # The sequence's name first: pg_get_serial_sequence inside the query would
-            # run (catalog lookups) once per id.
-            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)",
-                           [connection.ops.quote_name(table), model._meta.pk.column])
-            sequence = cursor.fetchone()[0]
+            # The sequence's name first, once per import: pg_get_serial_sequence inside
+            # the query would run (catalog lookups) once per id.
+            sequence = self._sequences.get(table)
+            if sequence is None:
+                cursor.execute("SELECT pg_get_serial_sequence(%s, %s)",
+                               [connection.ops.quote_name(table), model._meta.pk.column])
+                sequence = self._sequences[table] = cursor.fetchone()[0]
             if count and model is Customer and self.customers_locked:
                 # No other session can insert customers, the only rows drawing from
                 # this sequence: move it past the whole run at once (a nextval per id
