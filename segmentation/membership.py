@@ -24,6 +24,7 @@ from crm.sidebyside import SIDE_BY_SIDE_CONNECTIONS, run_side_by_side
 
 from . import pgbinary
 from .bulk import copy_columns, insert_frame
+from .features.db import among
 from .features.store import refresh_features_of
 from .models import MembershipChange, Segment, SegmentMembership
 from .retention import ensure_members_kept
@@ -41,7 +42,7 @@ def refresh_customers(
     frame = refresh_features_of(ids, now=now)
     segments = list(Segment.objects.targetable().only("pk", "rule"))
     current = set(
-        SegmentMembership.objects.filter(customer_id__in=ids, segment__in=segments)
+        SegmentMembership.objects.filter(among("customer_id", ids), segment__in=segments)
         .values_list("segment_id", "customer_id")
     )
     wanted: set[tuple[int, int]] = set()

@@ -26,7 +26,7 @@ import pandas as pd
 from django.db import connection
 from django.db.models import F, QuerySet, Sum, Window
 
-from .db import AnyOf, OrderColumn
+from .db import OrderColumn, among
 from .registry import CUSTOMERS, EVENTS, ORDERS, Feature, FeatureRegistry, registry
 
 
@@ -94,8 +94,8 @@ def _orders_with_windows(base: QuerySet, annotations: dict,
 def _of_customers(queryset: QuerySet, column: str, id_filter: dict) -> QuerySet:
     """``queryset`` limited to the customers of ``id_filter`` (a list of ids or a range)."""
     ids = id_filter.get("__in")
-    if ids is not None and connection.vendor == "postgresql":
-        return queryset.filter(AnyOf(column, ids))
+    if ids is not None:
+        return queryset.filter(among(column, ids))
     return queryset.filter(**{f"{column}{k}": v for k, v in id_filter.items()})
 
 

@@ -23,6 +23,7 @@ from ..bulk import copy_columns
 from ..models import CustomerFeatures
 from ..querying import COLUMN_FEATURES, feature_columns
 from .compute import FeatureSelect, feature_select, id_ranges, with_fallbacks
+from .db import among
 from .registry import FeatureRegistry, registry
 
 
@@ -63,7 +64,11 @@ def read_features(names: Sequence[str], customer_ids: Sequence[int] | None = Non
     source = own if table is None else f"{qn(table)} AS {own}"
     params: list = []
     where = ""
-    if customer_ids is not None:
+    if customer_ids is not None and connection.vendor == "postgresql":
+        # One array parameter (as features.db.among): 5,000 placeholders cost more.
+        where = f" WHERE {own}.{qn('customer_id')} = ANY(%s::bigint[])"
+        params = [[int(i) for i in customer_ids]]
+    elif customer_ids is not None:
         where = f" WHERE {own}.{qn('customer_id')} IN ({', '.join(['%s'] * len(customer_ids))})"
         params = list(customer_ids)
     columns = ["customer_id", *names]
@@ -316,7 +321,7 @@ def refresh_features_of(
             # a 5,000-customer refresh on a million-row shop).
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
-        CustomerFeatures.objects.filter(customer_id__in=ids).delete()
+        CustomerFeatures.objects.filter(among("customer_id", ids)).delete()
         if ids:
             _insert(feature_select(now=now, id_filter={"__in": ids}, features=chosen,
                                    registry_=features), now)
